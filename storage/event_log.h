@@ -1,0 +1,101 @@
+// The append-only, hash-chained event log on RocksDB.
+//
+// Layout (column families):
+//   default      seq (8 bytes big-endian) -> serialized duban.v1.Event
+//   hashes       seq -> the event's 32-byte hash = SHA-256(prev_hash || stored bytes)
+//   requests     principal '\0' request_id -> duban.v1.RequestRecord
+//   meta         "head" -> seq (8 bytes BE) || hash (32 bytes)
+// Everything one Append call writes (events of several commands, their
+// request records and the new head) goes into one WriteBatch written with
+// sync=true, so a crash leaves either all of it or none of it.
+//
+// Thread safety: Append must be called from one thread at a time (the
+// sequencer); every other method is safe to call concurrently with it and
+// with each other. Reads never wait for an Append in progress.
+//
+//   auto log = EventLog::Open({.path = dir});
+//   EventLog::CommandWrite w;
+//   w.events.push_back(event);             // seq and prev_hash are filled in
+//   std::vector<EventLog::CommandWrite> batch{w};
+//   RETURN_IF_ERROR((*log)->Append(&batch));  // durable when this returns OK
+#ifndef DUBAN_STORAGE_EVENT_LOG_H_
+#define DUBAN_STORAGE_EVENT_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "duban/v1/event.pb.h"
+
+namespace duban::storage {
+
+class EventLog {
+ public:
+  struct Options {
+    std::string path;
+    bool create_if_missing = true;
+    bool sync = true;  // false only in benchmarks that measure without fsync
+  };
+
+  struct Head {
+    uint64_t seq = 0;   // 0 for an empty log
+    std::string hash;   // 32 zero bytes for an empty log
+  };
+
+  // One command's output: its events (in order) and, when the command came
+  // with a request id, the record that makes a retry return `response`.
+  struct CommandWrite {
+    std::vector<duban::v1::Event> events;
+    std::optional<duban::v1::RequestRecord> request;  // first/last seq filled in
+    std::string principal;   // key of the request record
+    std::string request_id;  // key of the request record
+  };
+
+  // Opens (creating if allowed) the log at options.path, checks that the
+  // head record matches the last event, and returns it ready for appends.
+  static absl::StatusOr<std::unique_ptr<EventLog>> Open(const Options& options);
+
+  virtual ~EventLog() = default;
+
+  // The last durable event's seq and hash.
+  virtual Head head() const = 0;
+
+  // Assigns consecutive seqs and prev_hash to every event of every command,
+  // writes them with their hashes, request records and the new head in one
+  // synced WriteBatch. On OK the events in `writes` carry their seq and
+  // prev_hash. On error nothing was written and the head is unchanged.
+  virtual absl::Status Append(std::vector<CommandWrite>* writes) = 0;
+
+  // The record stored for (principal, request_id), or nullopt if none.
+  virtual absl::StatusOr<std::optional<duban::v1::RequestRecord>> LookupRequest(
+      const std::string& principal, const std::string& request_id) const = 0;
+
+  // Calls `fn` for each event with from_seq <= seq <= to_seq (to_seq 0 means
+  // up to the head at the call), in order, reading from a consistent RocksDB
+  // snapshot without loading the range into memory. Stops early, returning
+  // OK, when `fn` returns false.
+  virtual absl::Status Read(
+      uint64_t from_seq, uint64_t to_seq,
+      const std::function<bool(const duban::v1::Event&)>& fn) const = 0;
+
+  // The stored hash of event `seq`.
+  virtual absl::StatusOr<std::string> EventHash(uint64_t seq) const = 0;
+
+  // Recomputes the chain from seq 1 to the head: every seq present and dense,
+  // every prev_hash equal to the previous event's hash, every stored hash
+  // equal to SHA-256(prev_hash || stored bytes), the head equal to the last.
+  // DATA_LOSS naming the first bad seq otherwise.
+  virtual absl::Status Verify() const = 0;
+};
+
+// The hash the chain uses for event bytes `stored` that follow `prev_hash`.
+std::string ChainHash(const std::string& prev_hash, const std::string& stored);
+
+}  // namespace duban::storage
+
+#endif  // DUBAN_STORAGE_EVENT_LOG_H_

@@ -1,0 +1,47 @@
+#include "storage/hash.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+namespace duban::storage {
+
+std::string Sha256(std::initializer_list<std::string_view> parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                              &EVP_MD_CTX_free);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    std::abort();  // OpenSSL without SHA-256 cannot run this program
+  }
+  for (std::string_view p : parts) {
+    if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) std::abort();
+  }
+  if (EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) std::abort();
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+std::string RandomHex(size_t n) {
+  std::string buf(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()),
+                 static_cast<int>(n)) != 1) {
+    std::abort();  // no entropy: refusing to mint a guessable credential
+  }
+  return ToHex(buf);
+}
+
+}  // namespace duban::storage
