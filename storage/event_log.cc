@@ -1,0 +1,558 @@
+// RocksEventLog: the RocksDB implementation of EventLog (see event_log.h for
+// the layout and the contract). Everything RocksDB-specific, including the
+// translation of rocksdb::Status into absl::Status, stays in this file.
+#include "storage/event_log.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/snapshot.h"
+#include "rocksdb/status.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/hash.h"
+#include "storage/status_macros.h"
+
+namespace duban::storage {
+
+std::string ChainHash(const std::string& prev_hash, const std::string& stored) {
+  return Sha256({prev_hash, stored});
+}
+
+namespace {
+
+constexpr size_t kSeqSize = 8;
+constexpr char kHashesFamily[] = "hashes";
+constexpr char kRequestsFamily[] = "requests";
+constexpr char kMetaFamily[] = "meta";
+constexpr char kHeadKey[] = "head";
+
+std::string ZeroHash() { return std::string(kHashSize, '\0'); }
+
+// Keys are big-endian so RocksDB's bytewise order is seq order.
+std::string EncodeSeq(uint64_t seq) {
+  std::string out(kSeqSize, '\0');
+  for (size_t i = 0; i < kSeqSize; ++i) {
+    out[kSeqSize - 1 - i] = static_cast<char>(seq & 0xff);
+    seq >>= 8;
+  }
+  return out;
+}
+
+bool DecodeSeq(const rocksdb::Slice& in, uint64_t* seq) {
+  if (in.size() != kSeqSize) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < kSeqSize; ++i) {
+    v = (v << 8) | static_cast<unsigned char>(in[i]);
+  }
+  *seq = v;
+  return true;
+}
+
+std::string RequestKey(const std::string& principal,
+                       const std::string& request_id) {
+  std::string key;
+  key.reserve(principal.size() + 1 + request_id.size());
+  key.append(principal);
+  key.push_back('\0');
+  key.append(request_id);
+  return key;
+}
+
+// "head" value: seq (8 bytes BE) || hash (32 bytes).
+std::string EncodeHead(const EventLog::Head& head) {
+  return EncodeSeq(head.seq) + head.hash;
+}
+
+absl::Status DecodeHead(const std::string& value, EventLog::Head* head) {
+  if (value.size() != kSeqSize + kHashSize ||
+      !DecodeSeq(rocksdb::Slice(value.data(), kSeqSize), &head->seq)) {
+    return absl::DataLossError(absl::StrCat("event log: head record has ",
+                                            value.size(), " bytes, want ",
+                                            kSeqSize + kHashSize));
+  }
+  head->hash = value.substr(kSeqSize);
+  return absl::OkStatus();
+}
+
+// The one place a rocksdb::Status becomes an absl::Status. `context` says
+// what was being done ("write batch", "read seq 7").
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat("rocksdb: ", context, ": ", s.ToString());
+  absl::StatusCode code = absl::StatusCode::kInternal;
+  if (s.IsNotFound()) {
+    code = absl::StatusCode::kNotFound;
+  } else if (s.IsCorruption()) {
+    code = absl::StatusCode::kDataLoss;
+  } else if (s.IsInvalidArgument()) {
+    code = absl::StatusCode::kInvalidArgument;
+  } else if (s.IsNotSupported()) {
+    code = absl::StatusCode::kUnimplemented;
+  } else if (s.IsNoSpace() || s.IsMemoryLimit()) {
+    code = absl::StatusCode::kResourceExhausted;
+  } else if (s.IsBusy() || s.IsTryAgain() || s.IsShutdownInProgress()) {
+    code = absl::StatusCode::kUnavailable;
+  } else if (s.IsTimedOut() || s.IsExpired()) {
+    code = absl::StatusCode::kDeadlineExceeded;
+  } else if (s.IsAborted()) {
+    code = absl::StatusCode::kAborted;
+  }
+  // IOError (other than no space), Incomplete and the rest: INTERNAL. A disk
+  // error is not something a caller should retry blindly.
+  return absl::Status(code, msg);
+}
+
+absl::Status SeqDataLoss(uint64_t seq, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("event log: seq ", seq, ": ", what));
+}
+
+class RocksEventLog : public EventLog {
+ public:
+  RocksEventLog(std::unique_ptr<rocksdb::DB> db,
+                std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync)
+      : db_(std::move(db)),
+        handles_(std::move(handles)),
+        events_cf_(handles_[0]),
+        hashes_cf_(handles_[1]),
+        requests_cf_(handles_[2]),
+        meta_cf_(handles_[3]),
+        sync_(sync) {}
+
+  ~RocksEventLog() override {
+    // Nothing can be returned from here; every write was already synced when
+    // Append returned, so a failure to close loses nothing acknowledged.
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      rocksdb::Status s = db_->DestroyColumnFamilyHandle(h);
+      if (!s.ok()) {
+        std::fprintf(stderr, "duban event log: closing column family: %s\n",
+                     s.ToString().c_str());
+      }
+    }
+    rocksdb::Status s = db_->Close();
+    if (!s.ok()) {
+      std::fprintf(stderr, "duban event log: closing %s: %s\n",
+                   db_->GetName().c_str(), s.ToString().c_str());
+    }
+  }
+
+  RocksEventLog(const RocksEventLog&) = delete;
+  RocksEventLog& operator=(const RocksEventLog&) = delete;
+
+  // Reads the head record and checks it against the last event and its hash.
+  absl::Status LoadHead();
+
+  Head head() const override {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    return head_;
+  }
+
+  absl::Status Append(std::vector<CommandWrite>* writes) override;
+
+  absl::StatusOr<std::optional<duban::v1::RequestRecord>> LookupRequest(
+      const std::string& principal,
+      const std::string& request_id) const override;
+
+  absl::Status Read(
+      uint64_t from_seq, uint64_t to_seq,
+      const std::function<bool(const duban::v1::Event&)>& fn) const override;
+
+  absl::StatusOr<std::string> EventHash(uint64_t seq) const override;
+
+  absl::Status Verify() const override;
+
+ private:
+  // The head record as of `snapshot` (nullptr: latest); the empty head when
+  // there is none.
+  absl::StatusOr<Head> ReadHeadRecord(const rocksdb::Snapshot* snapshot) const;
+
+  const std::unique_ptr<rocksdb::DB> db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned
+  rocksdb::ColumnFamilyHandle* const events_cf_;
+  rocksdb::ColumnFamilyHandle* const hashes_cf_;
+  rocksdb::ColumnFamilyHandle* const requests_cf_;
+  rocksdb::ColumnFamilyHandle* const meta_cf_;
+  const bool sync_;
+
+  // Touched only by the (single) appending thread. Once a write has failed,
+  // whether it reached the disk is unknown, so no further appends are taken
+  // until the log is reopened and the head is read back from the disk.
+  absl::Status write_error_;
+
+  // Held only to copy the head in or out, never across a RocksDB call.
+  mutable std::mutex head_mu_;
+  Head head_ ABSL_GUARDED_BY(head_mu_);
+};
+
+absl::StatusOr<EventLog::Head> RocksEventLog::ReadHeadRecord(
+    const rocksdb::Snapshot* snapshot) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  std::string value;
+  rocksdb::Status s = db_->Get(ro, meta_cf_, kHeadKey, &value);
+  Head head;
+  if (s.IsNotFound()) {
+    head.hash = ZeroHash();
+    return head;
+  }
+  RETURN_IF_ERROR(FromRocks(s, "read head record"));
+  RETURN_IF_ERROR(DecodeHead(value, &head));
+  return head;
+}
+
+absl::Status RocksEventLog::LoadHead() {
+  ASSIGN_OR_RETURN(Head head, ReadHeadRecord(nullptr));
+
+  uint64_t last_seq = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+    it->SeekToLast();
+    RETURN_IF_ERROR(FromRocks(it->status(), "seek to the last event"));
+    if (it->Valid() && !DecodeSeq(it->key(), &last_seq)) {
+      return absl::DataLossError(absl::StrCat("event log: last event key has ",
+                                              it->key().size(), " bytes, want ",
+                                              kSeqSize));
+    }
+  }
+  if (head.seq != last_seq) {
+    return absl::DataLossError(
+        absl::StrCat("event log at ", db_->GetName(), ": head record says seq ",
+                     head.seq, " but the last stored event is seq ", last_seq,
+                     last_seq == 0 ? " (none)" : ""));
+  }
+  if (head.seq == 0) {
+    if (head.hash != ZeroHash()) {
+      return absl::DataLossError(
+          "event log: empty log's head record has a non-zero hash");
+    }
+  } else {
+    std::string stored_hash;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), hashes_cf_,
+                                 EncodeSeq(head.seq), &stored_hash);
+    if (s.IsNotFound()) return SeqDataLoss(head.seq, "head event has no hash");
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read hash of seq ", head.seq)));
+    if (stored_hash != head.hash) {
+      return SeqDataLoss(head.seq,
+                         "head record's hash differs from the event's hash");
+    }
+  }
+  std::lock_guard<std::mutex> lock(head_mu_);
+  head_ = std::move(head);
+  return absl::OkStatus();
+}
+
+// Clears what Append filled in, after a failed Append.
+void ResetAssigned(std::vector<EventLog::CommandWrite>* writes) {
+  for (EventLog::CommandWrite& w : *writes) {
+    for (duban::v1::Event& e : w.events) {
+      e.set_seq(0);
+      e.clear_prev_hash();
+    }
+    if (w.request.has_value()) {
+      w.request->set_first_seq(0);
+      w.request->set_last_seq(0);
+    }
+  }
+}
+
+absl::Status RocksEventLog::Append(std::vector<CommandWrite>* writes) {
+  if (writes == nullptr) {
+    return absl::InvalidArgumentError("event log: Append(nullptr)");
+  }
+  if (!write_error_.ok()) {
+    return absl::Status(
+        write_error_.code(),
+        absl::StrCat("event log: an earlier write failed and its outcome is "
+                     "unknown; reopen the log: ",
+                     write_error_.message()));
+  }
+
+  // Check the request keys before touching anything.
+  std::set<std::string> request_keys;
+  for (const CommandWrite& w : *writes) {
+    if (!w.request.has_value()) continue;
+    if (w.request_id.empty()) {
+      return absl::InvalidArgumentError(
+          "event log: request record without a request_id");
+    }
+    if (w.principal.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "event log: principal contains a NUL byte");
+    }
+    if (!request_keys.insert(RequestKey(w.principal, w.request_id)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event log: request id \"", w.request_id, "\" of principal \"",
+          w.principal, "\" appears twice in one batch"));
+    }
+  }
+
+  // Only this thread changes head_, so this copy stays current until we
+  // publish the new head below.
+  const Head old_head = head();
+  uint64_t seq = old_head.seq;
+  std::string prev_hash = old_head.hash;
+
+  rocksdb::WriteBatch batch;
+  auto fail = [writes](absl::Status status) {
+    ResetAssigned(writes);
+    return status;
+  };
+
+  std::string stored;
+  for (CommandWrite& w : *writes) {
+    const uint64_t first_seq = w.events.empty() ? 0 : seq + 1;
+    for (duban::v1::Event& e : w.events) {
+      ++seq;
+      e.set_seq(seq);
+      e.set_prev_hash(prev_hash);
+      stored.clear();
+      if (!e.SerializeToString(&stored)) {
+        return fail(absl::InternalError(absl::StrCat(
+            "event log: seq ", seq, ": event does not serialize")));
+      }
+      std::string hash = ChainHash(prev_hash, stored);
+      const std::string key = EncodeSeq(seq);
+      rocksdb::Status s = batch.Put(events_cf_, key, stored);
+      if (s.ok()) s = batch.Put(hashes_cf_, key, hash);
+      if (!s.ok()) {
+        return fail(FromRocks(s, absl::StrCat("batch put seq ", seq)));
+      }
+      prev_hash = std::move(hash);
+    }
+    if (w.request.has_value()) {
+      w.request->set_first_seq(first_seq);
+      w.request->set_last_seq(w.events.empty() ? 0 : seq);
+      std::string record;
+      if (!w.request->SerializeToString(&record)) {
+        return fail(absl::InternalError(
+            "event log: request record does not serialize"));
+      }
+      rocksdb::Status s = batch.Put(
+          requests_cf_, RequestKey(w.principal, w.request_id), record);
+      if (!s.ok()) return fail(FromRocks(s, "batch put request record"));
+    }
+  }
+
+  if (batch.Count() == 0) return absl::OkStatus();  // nothing to write
+
+  Head new_head{seq, prev_hash};
+  rocksdb::Status s = batch.Put(meta_cf_, kHeadKey, EncodeHead(new_head));
+  if (!s.ok()) return fail(FromRocks(s, "batch put head"));
+
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    write_error_ = FromRocks(
+        s, absl::StrCat("write seqs ", old_head.seq + 1, "..", new_head.seq));
+    return fail(write_error_);
+  }
+
+  std::lock_guard<std::mutex> lock(head_mu_);
+  head_ = std::move(new_head);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<duban::v1::RequestRecord>>
+RocksEventLog::LookupRequest(const std::string& principal,
+                             const std::string& request_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), requests_cf_,
+                               RequestKey(principal, request_id), &value);
+  if (s.IsNotFound()) return std::optional<duban::v1::RequestRecord>();
+  RETURN_IF_ERROR(FromRocks(s, "read request record"));
+  duban::v1::RequestRecord record;
+  if (!record.ParseFromString(value)) {
+    return absl::DataLossError(
+        absl::StrCat("event log: request record of request id \"", request_id,
+                     "\" does not parse"));
+  }
+  return std::optional<duban::v1::RequestRecord>(std::move(record));
+}
+
+absl::Status RocksEventLog::Read(
+    uint64_t from_seq, uint64_t to_seq,
+    const std::function<bool(const duban::v1::Event&)>& fn) const {
+  const uint64_t limit = to_seq == 0 ? head().seq : to_seq;
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  // The head record in the snapshot bounds what must be there: below it a
+  // missing seq is a gap, not the end of the log.
+  ASSIGN_OR_RETURN(const Head snap_head, ReadHeadRecord(snapshot.snapshot()));
+  const uint64_t first = from_seq == 0 ? 1 : from_seq;
+  const uint64_t last = std::min(limit, snap_head.seq);
+  if (first > last) return absl::OkStatus();
+
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  ro.fill_cache = false;  // a scan would evict the hot blocks
+  const std::string upper = EncodeSeq(last + 1);  // last < snap_head.seq + 1
+  const rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
+
+  uint64_t want = first;
+  duban::v1::Event event;
+  for (it->Seek(EncodeSeq(first)); it->Valid(); it->Next()) {
+    uint64_t seq = 0;
+    if (!DecodeSeq(it->key(), &seq)) {
+      return SeqDataLoss(want, "malformed event key");
+    }
+    if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
+    const rocksdb::Slice v = it->value();
+    if (!event.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return SeqDataLoss(seq, "event does not parse");
+    }
+    if (event.seq() != seq) {
+      return SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
+    }
+    if (!fn(event)) return absl::OkStatus();
+    if (seq == last) return absl::OkStatus();
+    ++want;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+  return SeqDataLoss(want, "missing (log ends before its head)");
+}
+
+absl::StatusOr<std::string> RocksEventLog::EventHash(uint64_t seq) const {
+  std::string hash;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), hashes_cf_, EncodeSeq(seq), &hash);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("event log: no event seq ", seq));
+  }
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read hash of seq ", seq)));
+  if (hash.size() != kHashSize) {
+    return SeqDataLoss(seq,
+                       absl::StrCat("stored hash has ", hash.size(), " bytes"));
+  }
+  return hash;
+}
+
+absl::Status RocksEventLog::Verify() const {
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  ASSIGN_OR_RETURN(const Head snap_head, ReadHeadRecord(snapshot.snapshot()));
+
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  ro.fill_cache = false;
+  ro.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> events(db_->NewIterator(ro, events_cf_));
+  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, hashes_cf_));
+
+  uint64_t want = 1;
+  std::string prev_hash = ZeroHash();
+  std::string stored;
+  duban::v1::Event event;
+  events->SeekToFirst();
+  hashes->SeekToFirst();
+  for (; events->Valid(); events->Next(), hashes->Next(), ++want) {
+    uint64_t seq = 0;
+    if (!DecodeSeq(events->key(), &seq)) {
+      return SeqDataLoss(want, "malformed event key");
+    }
+    if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
+    if (!hashes->Valid() || hashes->key() != events->key()) {
+      RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
+      return SeqDataLoss(seq, "no stored hash for this event");
+    }
+    stored.assign(events->value().data(), events->value().size());
+    if (!event.ParseFromString(stored)) {
+      return SeqDataLoss(seq, "event does not parse");
+    }
+    if (event.seq() != seq) {
+      return SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
+    }
+    if (event.prev_hash() != prev_hash) {
+      return SeqDataLoss(seq,
+                         "prev_hash differs from the previous event's hash");
+    }
+    std::string hash = ChainHash(prev_hash, stored);
+    if (hashes->value() != rocksdb::Slice(hash)) {
+      return SeqDataLoss(
+          seq, "stored hash differs from SHA-256(prev_hash || event bytes)");
+    }
+    prev_hash = std::move(hash);
+  }
+  RETURN_IF_ERROR(FromRocks(events->status(), "scan events"));
+  const uint64_t last = want - 1;
+  if (hashes->Valid()) {
+    uint64_t seq = 0;
+    DecodeSeq(hashes->key(), &seq);  // a malformed key still means "extra"
+    return SeqDataLoss(seq == 0 ? last + 1 : seq, "hash without an event");
+  }
+  RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
+  if (snap_head.seq != last) {
+    return absl::DataLossError(
+        absl::StrCat("event log: head record says seq ", snap_head.seq,
+                     " but the last event is seq ", last));
+  }
+  if (snap_head.hash != prev_hash) {
+    return SeqDataLoss(last,
+                       "head record's hash differs from the event's hash");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
+    const Options& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("event log: empty path");
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  // Recover up to the last intact WAL record: a torn tail is a write that
+  // never returned OK; everything acknowledged was synced before it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.keep_log_file_num = 10;
+
+  // Events and hashes: appended in key order, scanned in order.
+  rocksdb::ColumnFamilyOptions log_options;
+  log_options.level_compaction_dynamic_level_bytes = true;
+  // Request records: point lookups, most of them misses (new request ids).
+  rocksdb::ColumnFamilyOptions lookup_options;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  lookup_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
+
+  // Order matters: RocksEventLog takes the handles in this order.
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, log_options},
+      {kHashesFamily, log_options},
+      {kRequestsFamily, lookup_options},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions()},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("open ", options.path)));
+  auto log = std::make_unique<RocksEventLog>(std::unique_ptr<rocksdb::DB>(raw),
+                                             std::move(handles), options.sync);
+  RETURN_IF_ERROR(log->LoadHead());
+  return std::unique_ptr<EventLog>(std::move(log));
+}
+
+}  // namespace duban::storage
