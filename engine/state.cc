@@ -1,0 +1,276 @@
+#include "engine/state.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace duban::engine {
+
+using duban::v1::Event;
+using duban::v1::Role;
+using duban::v1::Task;
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case duban::v1::LEAD:
+      return "LEAD";
+    case duban::v1::SHARED:
+      return "SHARED";
+    case duban::v1::SUPPORT:
+      return "SUPPORT";
+    default:
+      return "ROLE_UNSPECIFIED";
+  }
+}
+
+std::string ConvenerOf(const Task& task) {
+  for (Role wanted : {duban::v1::LEAD, duban::v1::SHARED}) {
+    for (const auto& r : task.responsibilities()) {
+      if (r.role() == wanted) return r.agency_id();
+    }
+  }
+  return "";
+}
+
+bool HasResponsibleAgency(const Task& task) { return !ConvenerOf(task).empty(); }
+
+duban::v1::Plan PlanState::Summary() const {
+  duban::v1::Plan out = plan;
+  out.set_task_count(static_cast<int32_t>(tasks.size()));
+  out.set_indicator_count(static_cast<int32_t>(indicators.size()));
+  out.set_agency_count(static_cast<int32_t>(agencies.size()));
+  return out;
+}
+
+const duban::v1::Agency* PlanState::FindAgency(const std::string& id) const {
+  auto it = agencies.find(id);
+  return it == agencies.end() ? nullptr : &it->second;
+}
+
+const Task* PlanState::FindTask(int32_t number) const {
+  auto it = tasks.find(number);
+  return it == tasks.end() ? nullptr : &it->second;
+}
+
+const PlanState* State::FindPlan(const std::string& plan_id) const {
+  auto it = plans_.find(plan_id);
+  return it == plans_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> State::PlanIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : plans_) ids.push_back(id);
+  return ids;
+}
+
+const Credential* State::FindCredentialByHash(const std::string& hash) const {
+  auto it = credentials_->id_by_hash.find(hash);
+  if (it == credentials_->id_by_hash.end()) return nullptr;
+  const Credential* c = FindCredential(it->second);
+  return c != nullptr && !c->revoked ? c : nullptr;
+}
+
+const Credential* State::FindCredential(const std::string& id) const {
+  auto it = credentials_->by_id.find(id);
+  return it == credentials_->by_id.end() ? nullptr : &it->second;
+}
+
+bool State::HasCredentialFor(const std::string& principal) const {
+  for (const auto& [_, c] : credentials_->by_id) {
+    if (c.principal == principal && !c.revoked) return true;
+  }
+  return false;
+}
+
+// Copy-on-write: a plan still shared with a published snapshot is cloned
+// before its first change, so readers of older snapshots never see it move.
+PlanState& State::MutablePlan(const std::string& plan_id) {
+  std::shared_ptr<PlanState>& p = plans_[plan_id];
+  if (!p) {
+    p = std::make_shared<PlanState>();
+  } else if (p.use_count() > 1) {
+    p = std::make_shared<PlanState>(*p);
+  }
+  return *p;
+}
+
+State::Credentials& State::MutableCredentials() {
+  if (credentials_.use_count() > 1) {
+    credentials_ = std::make_shared<Credentials>(*credentials_);
+  }
+  return *credentials_;
+}
+
+namespace {
+
+absl::Status Misfit(const Event& e, const std::string& what) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("event ", e.seq(), " (", e.GetDescriptor()
+                                                 ->FindFieldByNumber(e.payload_case())
+                                                 ->name(),
+                   ") does not fit the state: ", what));
+}
+
+}  // namespace
+
+absl::Status State::Apply(const Event& event) {
+  if (event.seq() != seq_ + 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event seq ", event.seq(), " does not follow ", seq_));
+  }
+  if (event.payload_case() == Event::PAYLOAD_NOT_SET) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event ", event.seq(), " has no payload (written by a newer version?)"));
+  }
+  switch (event.payload_case()) {
+    case Event::kCredentialIssued: {
+      const auto& p = event.credential_issued();
+      if (p.credential_id().empty() || p.token_sha256().empty()) {
+        return Misfit(event, "credential without id or hash");
+      }
+      if (FindCredential(p.credential_id()) != nullptr) {
+        return Misfit(event, "credential id issued twice");
+      }
+      Credentials& c = MutableCredentials();
+      c.by_id[p.credential_id()] = Credential{p.credential_id(), p.principal(),
+                                              p.token_sha256(), p.label(), false};
+      c.id_by_hash[p.token_sha256()] = p.credential_id();
+      break;
+    }
+    case Event::kCredentialRevoked: {
+      const Credential* existing = FindCredential(event.credential_revoked().credential_id());
+      if (existing == nullptr) return Misfit(event, "unknown credential");
+      MutableCredentials().by_id[existing->credential_id].revoked = true;
+      break;
+    }
+    default: {
+      if (event.plan_id().empty()) return Misfit(event, "plan event without plan_id");
+      if (event.payload_case() != Event::kPlanDefined &&
+          FindPlan(event.plan_id()) == nullptr) {
+        return Misfit(event, "unknown plan " + event.plan_id());
+      }
+      // ApplyToPlan checks before it changes anything, so a misfit leaves
+      // the plan as it was.
+      PlanState& plan = MutablePlan(event.plan_id());
+      absl::Status s = ApplyToPlan(event, plan);
+      if (!s.ok()) return s;
+      plan.plan.set_revision(event.seq());
+      break;
+    }
+  }
+  seq_ = event.seq();
+  return absl::OkStatus();
+}
+
+absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
+  const uint64_t seq = e.seq();
+  switch (e.payload_case()) {
+    case Event::kPlanDefined: {
+      duban::v1::Plan meta = e.plan_defined().plan();
+      meta.set_plan_id(e.plan_id());
+      meta.set_document_sha256(ps.plan.document_sha256());
+      meta.set_revision(seq);
+      ps.plan = std::move(meta);
+      return absl::OkStatus();
+    }
+    case Event::kAgencyDefined: {
+      const auto& a = e.agency_defined().agency();
+      if (a.id().empty()) return Misfit(e, "agency without id");
+      if (ps.agencies.find(a.id()) == ps.agencies.end()) ps.agency_order.push_back(a.id());
+      ps.agencies[a.id()] = a;
+      return absl::OkStatus();
+    }
+    case Event::kAgencyRemoved: {
+      const std::string& id = e.agency_removed().agency_id();
+      if (ps.agencies.erase(id) == 0) return Misfit(e, "unknown agency " + id);
+      ps.agency_order.erase(std::remove(ps.agency_order.begin(), ps.agency_order.end(), id),
+                            ps.agency_order.end());
+      return absl::OkStatus();
+    }
+    case Event::kAgencyGroupDefined: {
+      const auto& g = e.agency_group_defined().group();
+      ps.groups[g.id()] = g;
+      return absl::OkStatus();
+    }
+    case Event::kTaskDefined: {
+      Task t = e.task_defined().task();
+      t.set_plan_id(e.plan_id());
+      t.set_revision(seq);
+      auto it = ps.tasks.find(t.number());
+      // Responsibilities have events of their own; keep the current ones.
+      t.clear_responsibilities();
+      if (it != ps.tasks.end()) {
+        *t.mutable_responsibilities() = it->second.responsibilities();
+      }
+      t.set_convener_agency_id(ConvenerOf(t));
+      ps.tasks[t.number()] = std::move(t);
+      return absl::OkStatus();
+    }
+    case Event::kTaskRemoved: {
+      if (ps.tasks.erase(e.task_removed().task_number()) == 0) {
+        return Misfit(e, absl::StrCat("unknown task ", e.task_removed().task_number()));
+      }
+      return absl::OkStatus();
+    }
+    case Event::kIndicatorDefined: {
+      duban::v1::Indicator ind = e.indicator_defined().indicator();
+      ind.set_plan_id(e.plan_id());
+      ind.set_revision(seq);
+      ps.indicators[ind.number()] = std::move(ind);
+      return absl::OkStatus();
+    }
+    case Event::kIndicatorRemoved: {
+      if (ps.indicators.erase(e.indicator_removed().indicator_number()) == 0) {
+        return Misfit(e, "unknown indicator");
+      }
+      return absl::OkStatus();
+    }
+    case Event::kResponsibilityAssigned: {
+      const auto& p = e.responsibility_assigned();
+      auto it = ps.tasks.find(p.task_number());
+      if (it == ps.tasks.end()) return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
+      if (ps.agencies.find(p.agency_id()) == ps.agencies.end()) {
+        return Misfit(e, "unknown agency " + p.agency_id());
+      }
+      Task& t = it->second;
+      duban::v1::Responsibility* r = nullptr;
+      for (auto& existing : *t.mutable_responsibilities()) {
+        if (existing.agency_id() == p.agency_id()) r = &existing;
+      }
+      if (r == nullptr) r = t.add_responsibilities();
+      r->set_agency_id(p.agency_id());
+      r->set_role(p.role());
+      r->set_via_group_id(p.via_group_id());
+      r->set_reason(p.reason());
+      r->set_assigned_seq(seq);
+      t.set_convener_agency_id(ConvenerOf(t));
+      t.set_revision(seq);
+      return absl::OkStatus();
+    }
+    case Event::kResponsibilityRevoked: {
+      const auto& p = e.responsibility_revoked();
+      auto it = ps.tasks.find(p.task_number());
+      if (it == ps.tasks.end()) return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
+      auto* rs = it->second.mutable_responsibilities();
+      auto pos = std::find_if(rs->begin(), rs->end(), [&](const auto& r) {
+        return r.agency_id() == p.agency_id();
+      });
+      if (pos == rs->end()) return Misfit(e, "agency holds no role on the task");
+      rs->erase(pos);
+      it->second.set_convener_agency_id(ConvenerOf(it->second));
+      it->second.set_revision(seq);
+      return absl::OkStatus();
+    }
+    case Event::kPlanImported: {
+      const auto& p = e.plan_imported();
+      ps.plan.set_document_sha256(p.document_sha256());
+      ps.document = std::make_shared<const duban::v1::PlanDocument>(p.document());
+      return absl::OkStatus();
+    }
+    default:
+      return Misfit(e, "not a plan event");
+  }
+}
+
+}  // namespace duban::engine

@@ -1,0 +1,100 @@
+// The in-memory state: a projection of the event log that readers query.
+//
+// State is a value: copying it is cheap (plans and credentials are shared,
+// copy-on-write), so the sequencer applies a command's events to a copy and
+// publishes the result as an immutable snapshot. Apply is deterministic:
+// the same events in the same order build the same state.
+//
+// Not safe for concurrent mutation; a const State may be read from any thread.
+//
+//   State state;
+//   for (const Event& e : events) RETURN_IF_ERROR(state.Apply(e));
+//   const PlanState* plan = state.FindPlan("qinghai-employment-2021");
+#ifndef DUBAN_ENGINE_STATE_H_
+#define DUBAN_ENGINE_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "duban/v1/event.pb.h"
+#include "duban/v1/plan.pb.h"
+
+namespace duban::engine {
+
+// One plan: its metadata, registry, matrix and indicators.
+struct PlanState {
+  duban::v1::Plan plan;  // counts are filled by Summary()
+  std::vector<std::string> agency_order;  // registry order
+  std::map<std::string, duban::v1::Agency> agencies;
+  std::map<std::string, duban::v1::AgencyGroup> groups;
+  std::map<int32_t, duban::v1::Task> tasks;
+  std::map<int32_t, duban::v1::Indicator> indicators;
+  // The document of the last import: the next import is diffed against it.
+  // Shared: it is large and changes only on import.
+  std::shared_ptr<const duban::v1::PlanDocument> document =
+      std::make_shared<const duban::v1::PlanDocument>();
+
+  // The plan with its counts filled in.
+  duban::v1::Plan Summary() const;
+  const duban::v1::Agency* FindAgency(const std::string& id) const;
+  const duban::v1::Task* FindTask(int32_t number) const;
+};
+
+// A bearer credential as the log recorded it (only the token's hash).
+struct Credential {
+  std::string credential_id;
+  std::string principal;
+  std::string token_sha256;  // hex
+  std::string label;
+  bool revoked = false;
+};
+
+class State {
+ public:
+  // Applies one committed event. FAILED_PRECONDITION if the event does not
+  // fit the state (a log that does not replay is corrupt or from a newer
+  // version); the state is then unchanged.
+  absl::Status Apply(const duban::v1::Event& event);
+
+  // Seq of the last applied event (0 before any).
+  uint64_t seq() const { return seq_; }
+
+  const PlanState* FindPlan(const std::string& plan_id) const;
+  std::vector<std::string> PlanIds() const;
+
+  // The active credential whose token hashes to `token_sha256_hex`, if any.
+  const Credential* FindCredentialByHash(const std::string& token_sha256_hex) const;
+  const Credential* FindCredential(const std::string& credential_id) const;
+  // Whether any active credential exists for `principal`.
+  bool HasCredentialFor(const std::string& principal) const;
+
+ private:
+  struct Credentials {
+    std::map<std::string, Credential> by_id;
+    std::map<std::string, std::string> id_by_hash;
+  };
+
+  PlanState& MutablePlan(const std::string& plan_id);
+  Credentials& MutableCredentials();
+  absl::Status ApplyToPlan(const duban::v1::Event& event, PlanState& plan);
+
+  uint64_t seq_ = 0;
+  std::map<std::string, std::shared_ptr<PlanState>> plans_;
+  std::shared_ptr<Credentials> credentials_ = std::make_shared<Credentials>();
+};
+
+// Role helpers shared by the engine and the services.
+const char* RoleName(duban::v1::Role role);  // "LEAD", "SHARED", "SUPPORT"
+// The agency that answers for a task: its first LEAD, else its first SHARED.
+std::string ConvenerOf(const duban::v1::Task& task);
+// Whether the task has at least one LEAD or SHARED agency.
+bool HasResponsibleAgency(const duban::v1::Task& task);
+
+}  // namespace duban::engine
+
+#endif  // DUBAN_ENGINE_STATE_H_

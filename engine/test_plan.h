@@ -1,0 +1,65 @@
+// A small plan document for unit tests: 4 agencies (two in a group), 3 tasks
+// covering LEAD / SHARED / SUPPORT and a group expansion, 2 indicators.
+#ifndef DUBAN_ENGINE_TEST_PLAN_H_
+#define DUBAN_ENGINE_TEST_PLAN_H_
+
+#include <google/protobuf/text_format.h>
+
+#include "duban/v1/plan.pb.h"
+
+namespace duban::engine::testing {
+
+inline duban::v1::PlanDocument TestPlan() {
+  duban::v1::PlanDocument doc;
+  const bool ok = google::protobuf::TextFormat::ParseFromString(R"pb(
+    plan_id: "test-plan"
+    title: "测试规划"
+    document_number: "测〔2021〕1号"
+    issuer: "测试办公厅"
+    start_year: 2021
+    end_year: 2025
+    sections { number: "三" title: "第一章" }
+    groups { id: "cities" name: "各市州政府" member_agency_ids: "gov-a" member_agency_ids: "gov-b" }
+    agencies { id: "hrss" name: "青海省人力资源和社会保障厅" short_name: "省人力资源社会保障厅" }
+    agencies { id: "drc" name: "青海省发展和改革委员会" short_name: "省发展改革委" }
+    agencies { id: "gov-a" name: "甲市人民政府" short_name: "甲市政府" group_ids: "cities" }
+    agencies { id: "gov-b" name: "乙州人民政府" short_name: "乙州政府" group_ids: "cities" }
+    tasks {
+      number: 1 text: "任务一。" section { number: "三" title: "第一章" }
+      assignment_text: "(省发展改革委、省人力资源社会保障厅牵头负责，各市州政府配合)"
+      responsibilities { agency_id: "drc" role: LEAD reason: "plan text" }
+      responsibilities { agency_id: "hrss" role: LEAD reason: "plan text" }
+      responsibilities { agency_id: "gov-a" role: SUPPORT via_group_id: "cities" reason: "plan text" }
+      responsibilities { agency_id: "gov-b" role: SUPPORT via_group_id: "cities" reason: "plan text" }
+      convener_agency_id: "drc"
+    }
+    tasks {
+      number: 2 text: "任务二。" section { number: "三" title: "第一章" }
+      assignment_text: "(省人力资源社会保障厅、省发展改革委按职责分工负责)"
+      responsibilities { agency_id: "hrss" role: SHARED reason: "plan text" }
+      responsibilities { agency_id: "drc" role: SHARED reason: "plan text" }
+      convener_agency_id: "hrss"
+    }
+    tasks {
+      number: 3 text: "任务三。" section { number: "三" title: "第一章" }
+      assignment_text: "(省人力资源社会保障厅牵头负责)"
+      responsibilities { agency_id: "hrss" role: LEAD reason: "plan text" }
+      convener_agency_id: "hrss"
+    }
+    indicators {
+      number: 1 name: "城镇新增就业" unit: "万人" target_kind: CUMULATIVE target_value: 30
+      target_text: "〔30〕" attribute: EXPECTED
+      baseline { year: 2020 value: 31.2 kind: CUMULATIVE text: "〔31.2〕" }
+    }
+    indicators {
+      number: 2 name: "劳动年龄人口平均受教育年限" unit: "年" target_kind: FLOOR
+      target_value: 10.5 target_text: ">10.5" attribute: BINDING
+    }
+  )pb", &doc);
+  if (!ok) doc.Clear();
+  return doc;
+}
+
+}  // namespace duban::engine::testing
+
+#endif  // DUBAN_ENGINE_TEST_PLAN_H_
