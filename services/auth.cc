@@ -1,0 +1,93 @@
+#include "services/auth.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/validate.h"
+#include "storage/hash.h"
+
+namespace duban::services {
+
+std::string Principal::name() const {
+  switch (kind) {
+    case Kind::kAdmin:
+      return "admin";
+    case Kind::kSupervisor:
+      return "supervisor";
+    case Kind::kAuditor:
+      return "auditor";
+    case Kind::kAgency:
+      return absl::StrCat("agency:", agency_id);
+    case Kind::kSystem:
+      return "system";
+  }
+  return "system";
+}
+
+absl::StatusOr<Principal> Principal::Parse(const std::string& name) {
+  Principal p;
+  if (name == "admin") {
+    p.kind = Kind::kAdmin;
+  } else if (name == "supervisor") {
+    p.kind = Kind::kSupervisor;
+  } else if (name == "auditor") {
+    p.kind = Kind::kAuditor;
+  } else if (name == "system") {
+    p.kind = Kind::kSystem;
+  } else if (absl::StartsWith(name, "agency:") &&
+             engine::CheckId("agency", name.substr(7)).ok()) {
+    p.kind = Kind::kAgency;
+    p.agency_id = name.substr(7);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("principal: unknown principal \"", name, "\""));
+  }
+  return p;
+}
+
+absl::Status Authorize(const Principal& principal, Permission permission) {
+  using Kind = Principal::Kind;
+  switch (permission) {
+    case Permission::kReadPlan:
+      return absl::OkStatus();  // every authenticated principal reads the plan
+    case Permission::kManagePlan:
+      if (principal.kind == Kind::kAdmin || principal.kind == Kind::kSystem) {
+        return absl::OkStatus();
+      }
+      break;
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(principal.name(), " may not do this: it needs the admin credential"));
+}
+
+std::string TokenHash(const std::string& token) {
+  return storage::ToHex(storage::Sha256(token));
+}
+
+NewToken MintToken() {
+  NewToken t;
+  t.token = storage::RandomHex(32);
+  t.sha256_hex = TokenHash(t.token);
+  return t;
+}
+
+absl::StatusOr<Principal> Authenticate(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const engine::State& state) {
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError(
+        "no credentials: send the metadata 'authorization: Bearer <token>'");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  if (!absl::ConsumePrefix(&value, "Bearer ") && !absl::ConsumePrefix(&value, "bearer ")) {
+    return absl::UnauthenticatedError("authorization metadata must be 'Bearer <token>'");
+  }
+  const engine::Credential* c = state.FindCredentialByHash(TokenHash(std::string(value)));
+  if (c == nullptr) return absl::UnauthenticatedError("invalid or revoked token");
+  absl::StatusOr<Principal> p = Principal::Parse(c->principal);
+  if (!p.ok()) return absl::UnauthenticatedError("credential names an unknown principal");
+  p->credential_id = c->credential_id;
+  return p;
+}
+
+}  // namespace duban::services

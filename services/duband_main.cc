@@ -1,0 +1,64 @@
+// duband: the duban server.
+//
+//   duband --listen=127.0.0.1:50051 --data_dir=data
+//
+// On first start in an empty data folder it creates the admin credential
+// (data/admin.token, mode 0600; only its hash is stored) and imports the
+// shipped Qinghai plan. SIGINT or SIGTERM stops it cleanly.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "services/server.h"
+
+int main(int argc, char** argv) {
+  duban::services::ServerOptions options;
+  options.data_dir = "data";
+  options.import_plan = std::string(DUBAN_DEFAULT_PLANS_DIR) +
+                        "/qinghai-employment-2021/plan.textproto";
+  bool no_import = false;
+
+  CLI::App app{"duband: the duban supervision server"};
+  app.add_option("--listen", options.listen, "HOST:PORT to serve gRPC on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--data_dir,--data-dir", options.data_dir,
+                 "folder for the event log and admin.token (created if missing)")
+      ->capture_default_str();
+  app.add_option("--import_plan,--import-plan", options.import_plan,
+                 "plan document (text format) imported at start if its plan is not in the log")
+      ->capture_default_str();
+  app.add_flag("--no_plan_import,--no-plan-import", no_import, "do not import any plan at start");
+  app.add_option("--port_file,--port-file", options.port_file,
+                 "write the bound port to this file once serving");
+  CLI11_PARSE(app, argc, argv);
+  if (no_import) options.import_plan.clear();
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto server = duban::services::Server::Start(options);
+  if (!server.ok()) {
+    spdlog::error("duband could not start: {}", server.status().ToString());
+    return 1;
+  }
+  const std::string data_dir = std::filesystem::absolute(options.data_dir).lexically_normal();
+  spdlog::info("duband listening on {}", (*server)->address());
+  spdlog::info("data folder: {}", data_dir);
+  spdlog::info("admin token: {} ({})", (*server)->admin_token_path(),
+               (*server)->created_admin_token() ? "created now" : "existing");
+  if (!(*server)->startup_report().empty()) spdlog::info("{}", (*server)->startup_report());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  (*server)->Shutdown();
+  spdlog::info("stopped");
+  return 0;
+}

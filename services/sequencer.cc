@@ -1,0 +1,201 @@
+#include "services/sequencer.h"
+
+#include <future>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/hash.h"
+#include "storage/status_macros.h"
+
+namespace duban::services {
+
+using duban::v1::Event;
+
+namespace {
+
+constexpr size_t kMaxGroup = 512;
+
+std::string Fingerprint(const Sequencer::Command& c) {
+  return storage::Sha256({c.method, std::string(1, '\0'), c.request_bytes});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(storage::EventLog* log,
+                                                             Clock* clock) {
+  engine::State state;
+  absl::Status apply_status;
+  RETURN_IF_ERROR(log->Read(1, 0, [&](const Event& e) {
+    apply_status = state.Apply(e);
+    return apply_status.ok();
+  }));
+  RETURN_IF_ERROR(apply_status);
+  if (state.seq() != log->head().seq) {
+    return absl::DataLossError(absl::StrCat("replayed ", state.seq(), " events but the head is ",
+                                            log->head().seq));
+  }
+  std::unique_ptr<Sequencer> s(new Sequencer(log, clock, std::move(state)));
+  s->writer_ = std::thread([p = s.get()] { p->Run(); });
+  return s;
+}
+
+Sequencer::Sequencer(storage::EventLog* log, Clock* clock, engine::State state)
+    : log_(log), clock_(clock),
+      snapshot_(std::make_shared<const engine::State>(std::move(state))) {}
+
+Sequencer::~Sequencer() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void Sequencer::Submit(Command command) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(command));
+      return;
+    }
+  }
+  command.done(absl::UnavailableError("the server is shutting down"));
+}
+
+absl::StatusOr<std::string> Sequencer::Execute(Command command) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<std::string>>>();
+  auto future = promise->get_future();
+  command.done = [promise](absl::StatusOr<std::string> r) { promise->set_value(std::move(r)); };
+  Submit(std::move(command));
+  return future.get();
+}
+
+std::shared_ptr<const engine::State> Sequencer::snapshot() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return snapshot_;
+}
+
+Sequencer::Stats Sequencer::stats() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return stats_;
+}
+
+void Sequencer::Run() {
+  std::deque<Command> deferred;
+  while (true) {
+    std::deque<Command> group;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this] { return !queue_.empty() || stopping_; };
+      if (deferred.empty()) queue_mu_.Await(absl::Condition(&ready));
+      if (queue_.empty() && deferred.empty() && stopping_) return;
+      group = std::move(deferred);
+      deferred.clear();
+      while (!queue_.empty() && group.size() < kMaxGroup) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    ProcessGroup(group, deferred);
+  }
+}
+
+// Decides every command of the group in order against a working state, then
+// writes all their events in one synced batch and answers them all.
+void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& deferred) {
+  const absl::Time now = clock_->Now();
+  const std::shared_ptr<const engine::State> before = snapshot();
+  engine::State working = *before;
+  std::vector<storage::EventLog::CommandWrite> writes;
+  std::vector<std::pair<Command*, std::string>> answered;  // after the write
+  std::set<std::pair<std::string, std::string>> keys_in_group;
+
+  for (Command& cmd : group) {
+    const std::string fingerprint = cmd.request_id.empty() ? "" : Fingerprint(cmd);
+    if (!cmd.request_id.empty()) {
+      auto key = std::make_pair(cmd.principal, cmd.request_id);
+      if (keys_in_group.count(key)) {  // a concurrent retry: answer it next round
+        deferred.push_back(std::move(cmd));
+        continue;
+      }
+      auto record = log_->LookupRequest(cmd.principal, cmd.request_id);
+      if (!record.ok()) {
+        cmd.done(record.status());
+        continue;
+      }
+      if (record->has_value()) {
+        if ((*record)->fingerprint() == fingerprint) {
+          cmd.done((*record)->response());  // the original answer; nothing written
+        } else {
+          cmd.done(absl::AlreadyExistsError(absl::StrCat(
+              "request_id: \"", cmd.request_id, "\" was already used for a different request (",
+              (*record)->method(), ")")));
+        }
+        continue;
+      }
+    }
+    absl::StatusOr<Events> events = cmd.decide(working, now);
+    if (!events.ok()) {
+      cmd.done(events.status());
+      continue;
+    }
+    if (events->empty()) {  // nothing to write; answer with the group
+      answered.emplace_back(&cmd, cmd.respond(working, *events));
+      continue;
+    }
+    engine::State trial = working;
+    absl::Status applied;
+    uint64_t seq = working.seq();
+    for (Event& e : *events) {
+      e.set_seq(++seq);
+      e.set_recorded_at_micros(absl::ToUnixMicros(now));
+      e.set_principal(cmd.principal);
+      e.set_request_id(cmd.request_id);
+      applied = trial.Apply(e);
+      if (!applied.ok()) break;
+    }
+    if (!applied.ok()) {
+      cmd.done(absl::InternalError(absl::StrCat("decided events do not apply: ", applied.message())));
+      continue;
+    }
+    std::string response = cmd.respond(trial, *events);
+    storage::EventLog::CommandWrite w;
+    w.events = std::move(*events);
+    if (!cmd.request_id.empty()) {
+      duban::v1::RequestRecord rec;
+      rec.set_method(cmd.method);
+      rec.set_fingerprint(fingerprint);
+      rec.set_response(response);
+      w.request = std::move(rec);
+      w.principal = cmd.principal;
+      w.request_id = cmd.request_id;
+      keys_in_group.insert({cmd.principal, cmd.request_id});
+    }
+    writes.push_back(std::move(w));
+    working = std::move(trial);
+    answered.emplace_back(&cmd, std::move(response));
+  }
+
+  if (!writes.empty()) {
+    absl::Status written = log_->Append(&writes);
+    if (written.ok() && log_->head().seq != working.seq()) {
+      written = absl::InternalError("log head and state disagree after append");
+    }
+    if (!written.ok()) {
+      // Nothing of this group is durable: answer every command with the
+      // error and keep the state as it was before the group.
+      for (auto& [cmd, _] : answered) {
+        cmd->done(absl::UnavailableError(absl::StrCat("write failed: ", written.message())));
+      }
+      return;
+    }
+    absl::MutexLock lock(&snapshot_mu_);
+    snapshot_ = std::make_shared<const engine::State>(std::move(working));
+    stats_.batches += 1;
+    stats_.commands += writes.size();
+  }
+  for (auto& [cmd, response] : answered) cmd->done(std::move(response));
+}
+
+}  // namespace duban::services

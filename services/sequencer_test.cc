@@ -1,0 +1,191 @@
+#include "services/sequencer.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+#include "engine/commands.h"
+#include "engine/test_plan.h"
+#include "services/assignment_service.h"
+
+namespace duban::services {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SequencerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/duban-seq-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    Open();
+    Sequencer::Command import = ImportPlanCommand(engine::testing::TestPlan(), {});
+    import.principal = "system";
+    ASSERT_TRUE(seq_->Execute(std::move(import)).ok());
+  }
+  void TearDown() override {
+    seq_.reset();
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    seq_.reset();
+    log_.reset();
+    auto log = storage::EventLog::Open({.path = dir_});
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+    auto seq = Sequencer::Start(log_.get(), &clock_);
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    seq_ = std::move(*seq);
+  }
+
+  // An AssignResponsibility command as the service builds it.
+  static Sequencer::Command Assign(const std::string& request_id, int task, const std::string& agency,
+                                   duban::v1::Role role, const std::string& reason = "测试") {
+    duban::v1::AssignResponsibilityRequest req;
+    req.set_request_id(request_id);
+    req.set_plan_id("test-plan");
+    req.set_task_number(task);
+    req.set_agency_id(agency);
+    req.set_role(role);
+    req.set_reason(reason);
+    Sequencer::Command cmd;
+    cmd.method = "AssignResponsibility";
+    cmd.principal = "admin";
+    cmd.request_id = request_id;
+    cmd.request_bytes = req.SerializeAsString();
+    cmd.decide = [req](const engine::State& s, absl::Time) { return engine::DecideAssign(s, req); };
+    cmd.respond = [task](const engine::State& s, const Sequencer::Events& events) {
+      return absl::StrCat(s.FindPlan("test-plan")->FindTask(task)->responsibilities_size(), "@",
+                          events.empty() ? 0 : events.back().seq());
+    };
+    return cmd;
+  }
+
+  std::string dir_;
+  ManualClock clock_{absl::FromCivil(absl::CivilSecond(2022, 1, 1, 0, 0, 0), absl::UTCTimeZone())};
+  std::unique_ptr<storage::EventLog> log_;
+  std::unique_ptr<Sequencer> seq_;
+};
+
+TEST_F(SequencerTest, StampsEventsAndAnswersAfterTheWrite) {
+  const uint64_t head = log_->head().seq;
+  auto answer = seq_->Execute(Assign("r1", 3, "drc", duban::v1::SUPPORT));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(*answer, absl::StrCat("2@", head + 1));
+  EXPECT_EQ(log_->head().seq, head + 1);
+  EXPECT_EQ(seq_->snapshot()->seq(), head + 1);
+  bool seen = false;
+  ASSERT_TRUE(log_->Read(head + 1, 0, [&](const duban::v1::Event& e) {
+    seen = true;
+    EXPECT_EQ(e.principal(), "admin");
+    EXPECT_EQ(e.request_id(), "r1");
+    EXPECT_EQ(e.recorded_at_micros(), absl::ToUnixMicros(clock_.Now()));
+    EXPECT_TRUE(e.has_responsibility_assigned());
+    return true;
+  }).ok());
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(SequencerTest, RetryReturnsTheOriginalAnswerAndWritesNothing) {
+  auto first = seq_->Execute(Assign("same-id", 3, "drc", duban::v1::SUPPORT));
+  ASSERT_TRUE(first.ok());
+  const uint64_t head = log_->head().seq;
+  auto retry = seq_->Execute(Assign("same-id", 3, "drc", duban::v1::SUPPORT));
+  ASSERT_TRUE(retry.ok()) << retry.status();  // not ALREADY_EXISTS: it is the same request
+  EXPECT_EQ(*retry, *first);
+  EXPECT_EQ(log_->head().seq, head);
+  auto other = seq_->Execute(Assign("same-id", 3, "gov-a", duban::v1::SUPPORT));
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(other.status().message(), HasSubstr("request_id"));
+  EXPECT_EQ(log_->head().seq, head);
+}
+
+TEST_F(SequencerTest, RejectedCommandWritesNothing) {
+  const uint64_t head = log_->head().seq;
+  auto bad = seq_->Execute(Assign("r2", 3, "hrss", duban::v1::SUPPORT));  // last lead
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log_->head().seq, head);
+  // The same request id is free for a corrected request: nothing was recorded.
+  EXPECT_TRUE(seq_->Execute(Assign("r2", 3, "drc", duban::v1::SUPPORT)).ok());
+}
+
+TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
+  const auto before = seq_->stats();
+  // Hold the writer inside the first command until all others are queued.
+  absl::Notification release;
+  Sequencer::Command blocker = Assign("blocker", 3, "drc", duban::v1::SUPPORT);
+  auto inner = blocker.decide;
+  blocker.decide = [&release, inner](const engine::State& s, absl::Time t) {
+    release.WaitForNotification();
+    return inner(s, t);
+  };
+  std::atomic<int> ok{0};
+  absl::Notification blocker_done;
+  blocker.done = [&](absl::StatusOr<std::string> r) {
+    if (r.ok()) ++ok;
+    blocker_done.Notify();
+  };
+  seq_->Submit(std::move(blocker));
+  constexpr int kWriters = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      // Two agencies' roles on task 1 flip back and forth: most commands change something.
+      auto r = seq_->Execute(Assign(absl::StrCat("w", i), 1, i % 2 ? "gov-a" : "gov-b",
+                                    i % 4 < 2 ? duban::v1::SHARED : duban::v1::SUPPORT,
+                                    absl::StrCat("第", i, "次")));
+      if (r.ok() || r.status().code() == absl::StatusCode::kAlreadyExists) ++answered;
+    });
+  }
+  // Give the threads time to queue behind the held writer, then let it go.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release.Notify();
+  for (auto& t : threads) t.join();
+  blocker_done.WaitForNotification();
+  EXPECT_EQ(answered.load(), kWriters);
+  const auto after = seq_->stats();
+  const uint64_t commands = after.commands - before.commands;
+  const uint64_t batches = after.batches - before.batches;
+  EXPECT_GE(commands, 2u);
+  EXPECT_LT(batches, commands) << "every command paid its own fsync";
+  EXPECT_TRUE(log_->Verify().ok());
+}
+
+TEST_F(SequencerTest, ReopenRestoresTheSameState) {
+  ASSERT_TRUE(seq_->Execute(Assign("a", 3, "drc", duban::v1::SUPPORT)).ok());
+  ASSERT_TRUE(seq_->Execute(Assign("b", 2, "gov-b", duban::v1::SUPPORT)).ok());
+  auto before = seq_->snapshot();
+  const auto head = log_->head();
+  Open();
+  auto after = seq_->snapshot();
+  EXPECT_EQ(after->seq(), before->seq());
+  EXPECT_EQ(log_->head().hash, head.hash);
+  const auto* p1 = before->FindPlan("test-plan");
+  const auto* p2 = after->FindPlan("test-plan");
+  ASSERT_NE(p2, nullptr);
+  for (const auto& [n, t] : p1->tasks) {
+    EXPECT_EQ(t.SerializeAsString(), p2->tasks.at(n).SerializeAsString()) << "task " << n;
+  }
+  // A retry after the restart still gets the original answer.
+  const uint64_t seq = log_->head().seq;
+  EXPECT_TRUE(seq_->Execute(Assign("a", 3, "drc", duban::v1::SUPPORT)).ok());
+  EXPECT_EQ(log_->head().seq, seq);
+}
+
+TEST_F(SequencerTest, ReadersKeepTheirSnapshot) {
+  auto old = seq_->snapshot();
+  ASSERT_TRUE(seq_->Execute(Assign("c", 3, "drc", duban::v1::SUPPORT)).ok());
+  EXPECT_EQ(old->FindPlan("test-plan")->FindTask(3)->responsibilities_size(), 1);
+  EXPECT_EQ(seq_->snapshot()->FindPlan("test-plan")->FindTask(3)->responsibilities_size(), 2);
+}
+
+}  // namespace
+}  // namespace duban::services

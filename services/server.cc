@@ -1,0 +1,145 @@
+#include "services/server.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <google/protobuf/text_format.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/commands.h"
+#include "services/auth.h"
+#include "storage/status_macros.h"
+
+namespace duban::services {
+
+namespace {
+
+constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+
+// Writes `contents` to `path` with mode 0600, atomically (temp file + rename).
+absl::Status WritePrivateFile(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", tmp, ": ", strerror(errno)));
+  bool ok = ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+            ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// On first start: a fresh admin token in data_dir/admin.token, its hash in the log.
+absl::StatusOr<bool> EnsureAdminCredential(Sequencer* seq, const std::string& token_path) {
+  if (seq->snapshot()->HasCredentialFor("admin")) return false;
+  NewToken token = MintToken();
+  // The file first: if we stop before the event is durable, the next start
+  // finds no admin credential and writes a new token over this one.
+  RETURN_IF_ERROR(WritePrivateFile(token_path, token.token + "\n"));
+  Sequencer::Command cmd;
+  cmd.method = "IssueCredential";
+  cmd.principal = "system";
+  const std::string id = absl::StrCat("admin-", token.sha256_hex.substr(0, 12));
+  cmd.decide = [id, hash = token.sha256_hex](const engine::State& s, absl::Time) {
+    return engine::DecideIssueCredential(s, id, "admin", hash, "created at first start");
+  };
+  cmd.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
+  RETURN_IF_ERROR(seq->Execute(std::move(cmd)).status());
+  return true;
+}
+
+// Imports the plan document at `path` unless its plan is already in the log.
+absl::StatusOr<std::string> ImportShippedPlan(Sequencer* seq, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  duban::v1::PlanDocument doc;
+  if (!google::protobuf::TextFormat::ParseFromString(text, &doc)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a PlanDocument in text format"));
+  }
+  if (seq->snapshot()->FindPlan(doc.plan_id()) != nullptr) {
+    return absl::StrCat("plan ", doc.plan_id(), " already in the log");
+  }
+  Sequencer::Command cmd = ImportPlanCommand(doc, {});
+  cmd.method = "ImportPlan";
+  cmd.principal = "system";
+  ASSIGN_OR_RETURN(std::string answer, seq->Execute(std::move(cmd)));
+  duban::v1::ImportPlanResponse resp;
+  resp.ParseFromString(answer);
+  return absl::StrCat("imported plan ", doc.plan_id(), " (", resp.plan().task_count(), " tasks, ",
+                      resp.plan().indicator_count(), " indicators, ", resp.plan().agency_count(),
+                      " agencies; events ", resp.first_seq(), "–", resp.last_seq(), ") from ", path);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  std::unique_ptr<Server> s(new Server());
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data folder ", options.data_dir, ": ", ec.message()));
+  }
+  ::chmod(options.data_dir.c_str(), 0700);
+  ASSIGN_OR_RETURN(s->log_, storage::EventLog::Open({.path = options.data_dir + "/log"}));
+  ASSIGN_OR_RETURN(s->sequencer_, Sequencer::Start(s->log_.get(), &s->clock_));
+
+  s->admin_token_path_ = options.data_dir + "/admin.token";
+  ASSIGN_OR_RETURN(s->created_admin_token_,
+                   EnsureAdminCredential(s->sequencer_.get(), s->admin_token_path_));
+  if (!options.import_plan.empty()) {
+    ASSIGN_OR_RETURN(s->startup_report_, ImportShippedPlan(s->sequencer_.get(), options.import_plan));
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  s->assignment_ = std::make_unique<AssignmentServiceImpl>(s->sequencer_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.RegisterService(s->assignment_.get());
+  s->grpc_ = builder.BuildAndStart();
+  if (s->grpc_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               " (address in use or not local?)"));
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  s->address_ = absl::StrCat(host, ":", s->port_);
+  if (!options.port_file.empty()) {
+    RETURN_IF_ERROR(WritePrivateFile(options.port_file, absl::StrCat(s->port_, "\n")));
+  }
+  return s;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Shutdown() {
+  if (grpc_) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc_->Wait();
+    grpc_.reset();
+  }
+  sequencer_.reset();  // finishes queued commands
+  log_.reset();
+}
+
+}  // namespace duban::services

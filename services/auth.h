@@ -1,0 +1,58 @@
+// Who is calling: principals and bearer-token authentication.
+//
+// Every caller is a principal: "admin", "supervisor", "auditor" or an agency
+// ("agency:<id>"). Tokens are 64 hex characters from the OS CSPRNG; the log
+// keeps only their SHA-256 (CredentialIssued events), so the state can tell a
+// token's principal without ever holding the token.
+//
+//   ASSIGN_OR_RETURN(Principal who, Authenticate(ctx->client_metadata(), *state));
+//   RETURN_IF_ERROR(Authorize(who, Permission::kManagePlan));
+#ifndef DUBAN_SERVICES_AUTH_H_
+#define DUBAN_SERVICES_AUTH_H_
+
+#include <map>
+#include <string>
+
+#include <grpcpp/support/string_ref.h>
+
+#include "absl/status/statusor.h"
+#include "engine/state.h"
+
+namespace duban::services {
+
+struct Principal {
+  enum class Kind { kAdmin, kSupervisor, kAuditor, kAgency, kSystem };
+  Kind kind = Kind::kSystem;
+  std::string agency_id;      // for kAgency
+  std::string credential_id;  // the credential that authenticated it
+
+  // "admin", "supervisor", "auditor", "agency:<id>", "system".
+  std::string name() const;
+  static absl::StatusOr<Principal> Parse(const std::string& name);
+};
+
+// What a call wants to do; Authorize decides whether the principal may.
+enum class Permission {
+  kReadPlan,    // the plan, its matrix, agencies and indicators
+  kManagePlan,  // import plans, assign and revoke responsibilities
+};
+
+absl::Status Authorize(const Principal& principal, Permission permission);
+
+// The principal behind the `authorization: Bearer <token>` metadata, or
+// UNAUTHENTICATED saying what is missing or wrong.
+absl::StatusOr<Principal> Authenticate(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const engine::State& state);
+
+// A fresh token (64 hex chars) and its hash as stored (hex SHA-256).
+struct NewToken {
+  std::string token;
+  std::string sha256_hex;
+};
+NewToken MintToken();
+std::string TokenHash(const std::string& token);
+
+}  // namespace duban::services
+
+#endif  // DUBAN_SERVICES_AUTH_H_

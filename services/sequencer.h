@@ -1,0 +1,95 @@
+// The single writer: every command goes through one thread that decides it
+// against the current state, appends its events to the log (one synced
+// WriteBatch for all commands waiting: group commit), applies them, publishes
+// the new state, and only then answers.
+//
+// Thread safety: Submit, Execute and snapshot may be called from any thread.
+// `done` callbacks run on the writer thread and must not block.
+//
+//   Sequencer::Command cmd;
+//   cmd.method = "AssignResponsibility";
+//   cmd.decide = [req](const engine::State& s, absl::Time) { return DecideAssign(s, req); };
+//   cmd.respond = [](const engine::State& s, const std::vector<Event>&) { return ...; };
+//   cmd.done = [reactor, resp](absl::StatusOr<std::string> r) { ... reactor->Finish(...); };
+//   sequencer->Submit(std::move(cmd));
+#ifndef DUBAN_SERVICES_SEQUENCER_H_
+#define DUBAN_SERVICES_SEQUENCER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "duban/v1/event.pb.h"
+#include "engine/state.h"
+#include "services/clock.h"
+#include "storage/event_log.h"
+
+namespace duban::services {
+
+class Sequencer {
+ public:
+  using Events = std::vector<duban::v1::Event>;
+  struct Command {
+    std::string method;       // names the RPC; part of the request fingerprint
+    std::string principal;    // who asks; stamped on every event
+    std::string request_id;   // empty for internal commands (no idempotency)
+    std::string request_bytes;  // the serialized request, for the fingerprint
+    // Decides against the state as of all earlier commands; events carry
+    // payload and plan_id only.
+    std::function<absl::StatusOr<Events>(const engine::State&, absl::Time now)> decide;
+    // Builds the serialized answer from the state after the events.
+    std::function<std::string(const engine::State&, const Events&)> respond;
+    // Called exactly once, after the events are durable (or on rejection).
+    std::function<void(absl::StatusOr<std::string>)> done;
+  };
+
+  struct Stats {
+    uint64_t commands = 0;  // commands that wrote events
+    uint64_t batches = 0;   // synced WriteBatches (fsyncs)
+  };
+
+  // Replays `log` into a fresh state and starts the writer thread.
+  // `log` and `clock` must outlive the sequencer.
+  static absl::StatusOr<std::unique_ptr<Sequencer>> Start(storage::EventLog* log, Clock* clock);
+
+  // Finishes every command already submitted, then stops the writer.
+  ~Sequencer();
+
+  void Submit(Command command);
+  // Submits and waits for the answer (for start-up work and tests).
+  absl::StatusOr<std::string> Execute(Command command);
+
+  // The latest published state; never waits for the writer.
+  std::shared_ptr<const engine::State> snapshot() const;
+
+  Stats stats() const;
+
+ private:
+  Sequencer(storage::EventLog* log, Clock* clock, engine::State state);
+  void Run();
+  void ProcessGroup(std::deque<Command>& group, std::deque<Command>& deferred);
+
+  storage::EventLog* const log_;
+  Clock* const clock_;
+
+  mutable absl::Mutex queue_mu_;
+  std::deque<Command> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  mutable absl::Mutex snapshot_mu_;  // held only to copy or swap the pointer
+  std::shared_ptr<const engine::State> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
+  Stats stats_ ABSL_GUARDED_BY(snapshot_mu_);
+
+  std::thread writer_;
+};
+
+}  // namespace duban::services
+
+#endif  // DUBAN_SERVICES_SEQUENCER_H_

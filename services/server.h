@@ -1,0 +1,65 @@
+// The duband server: opens the log in the data folder, replays it, makes the
+// admin credential on first start, imports the shipped plan if it is not
+// there yet, and serves the gRPC services (plus health and reflection).
+//
+//   ASSIGN_OR_RETURN(auto server, Server::Start({.listen = "127.0.0.1:0", .data_dir = dir}));
+//   std::cout << server->address();
+//   ...
+//   server->Shutdown();  // stops serving, finishes queued writes, closes the log
+#ifndef DUBAN_SERVICES_SERVER_H_
+#define DUBAN_SERVICES_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "services/assignment_service.h"
+#include "services/clock.h"
+#include "services/sequencer.h"
+#include "storage/event_log.h"
+
+namespace duban::services {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
+  std::string data_dir = "data";
+  // A PlanDocument (protobuf text format) imported at start when its plan is
+  // not in the log yet; empty for none.
+  std::string import_plan;
+  std::string port_file;  // if set, the bound port is written there
+};
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  ~Server();
+
+  std::string address() const { return address_; }
+  int port() const { return port_; }
+  std::string admin_token_path() const { return admin_token_path_; }
+  bool created_admin_token() const { return created_admin_token_; }
+  const std::string& startup_report() const { return startup_report_; }
+
+  // Not safe to call concurrently with itself.
+  void Shutdown();
+
+ private:
+  Server() = default;
+
+  SystemClock clock_;
+  std::unique_ptr<storage::EventLog> log_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<AssignmentServiceImpl> assignment_;
+  std::unique_ptr<grpc::Server> grpc_;
+  std::string address_;
+  int port_ = 0;
+  std::string admin_token_path_;
+  bool created_admin_token_ = false;
+  std::string startup_report_;
+};
+
+}  // namespace duban::services
+
+#endif  // DUBAN_SERVICES_SERVER_H_
