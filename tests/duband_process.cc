@@ -57,7 +57,7 @@ int ExitCode(int status) {
 
 }  // namespace
 
-CommandResult Run(const std::vector<std::string>& argv,
+CommandResult RunCommand(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env) {
   int out[2], err[2];
   if (pipe(out) != 0 || pipe(err) != 0) std::abort();

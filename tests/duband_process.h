@@ -4,7 +4,7 @@
 //   TempDir dir;
 //   auto server = DubandProcess::Start(dir.path());
 //   auto stub = duban::v1::AssignmentService::NewStub(server->Channel());
-//   CommandResult r = Run({DUBANCTL_PATH, "--server", server->address(), "tasks", "list"});
+//   CommandResult r = RunCommand({DUBANCTL_PATH, "--server", server->address(), "tasks", "list"});
 #ifndef DUBAN_TESTS_DUBAND_PROCESS_H_
 #define DUBAN_TESTS_DUBAND_PROCESS_H_
 
@@ -37,7 +37,7 @@ struct CommandResult {
 };
 
 // Runs argv[0] with the given extra environment, waits, returns its output.
-CommandResult Run(const std::vector<std::string>& argv,
+CommandResult RunCommand(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env = {});
 
 std::string ReadFileOrDie(const std::string& path);

@@ -97,7 +97,8 @@ class E2ETest : public ::testing::Test {
   }
 
   static std::string EduId() {
-    for (const auto& a : ShippedPlan().agencies()) {
+    const duban::v1::PlanDocument doc = ShippedPlan();
+    for (const auto& a : doc.agencies()) {
       if (a.short_name() == "省教育厅") return a.id();
     }
     return "";
@@ -107,7 +108,7 @@ class E2ETest : public ::testing::Test {
     std::vector<std::string> argv = {DUBANCTL_PATH, "--server", server_->address(), "--data-dir",
                                      data_};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv);
+    return RunCommand(argv);
   }
 
   TempDir dir_;
@@ -423,7 +424,7 @@ TEST_F(E2ETest, DubanctlListsFiltersAssignsAndRevokes) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("省人力资源社会保障厅"));
 
-  r = Run({DUBANCTL_PATH, "--server", server_->address(), "--token", "wrong", "agencies"});
+  r = RunCommand({DUBANCTL_PATH, "--server", server_->address(), "--token", "wrong", "agencies"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
 }
