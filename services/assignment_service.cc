@@ -24,12 +24,6 @@ namespace {
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-ServerUnaryReactor* Finish(CallbackServerContext* ctx, const absl::Status& status) {
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 absl::StatusOr<Principal> Caller(CallbackServerContext* ctx, const engine::State& state,
                                  Permission permission) {
   ASSIGN_OR_RETURN(Principal who, Authenticate(ctx->client_metadata(), state));
@@ -37,37 +31,36 @@ absl::StatusOr<Principal> Caller(CallbackServerContext* ctx, const engine::State
   return who;
 }
 
-// Authenticates and authorizes a read, then answers from the snapshot.
-template <typename Fn>
-ServerUnaryReactor* Read(Sequencer* seq, CallbackServerContext* ctx, Fn fn,
-                         Permission permission = Permission::kReadPlan) {
+// Authenticates and authorizes a read, then answers from the snapshot:
+// fn(state, request, response) -> absl::Status.
+template <typename Call, typename Fn>
+void Read(Sequencer* seq, Call* call, Fn fn, Permission permission = Permission::kReadPlan) {
   const std::shared_ptr<const engine::State> state = seq->snapshot();
-  absl::Status status = Caller(ctx, *state, permission).status();
-  return Finish(ctx, status.ok() ? fn(*state) : status);
+  absl::Status status = Caller(call->context(), *state, permission).status();
+  call->Finish(status.ok() ? fn(*state, call->request(), call->response()) : status);
 }
 
 // Authenticates and authorizes a write, checks its request id, and hands the
 // command to the sequencer; the RPC is answered when the events are durable.
-template <typename Request, typename Response>
-ServerUnaryReactor* Write(Sequencer* seq, CallbackServerContext* ctx, const char* method,
-                          const Request& req, Response* resp, Sequencer::Command cmd) {
-  absl::StatusOr<Principal> who = Caller(ctx, *seq->snapshot(), Permission::kManagePlan);
-  if (!who.ok()) return Finish(ctx, who.status());
+template <typename Call>
+void Write(Sequencer* seq, Call* call, const char* method, Sequencer::Command cmd) {
+  absl::StatusOr<Principal> who =
+      Caller(call->context(), *seq->snapshot(), Permission::kManagePlan);
+  if (!who.ok()) return call->Finish(who.status());
+  const auto& req = call->request();
   absl::Status valid_id = engine::CheckRequestId("request_id", req.request_id());
-  if (!valid_id.ok()) return Finish(ctx, valid_id);
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!valid_id.ok()) return call->Finish(valid_id);
   cmd.principal = who->name();
   cmd.method = method;
   cmd.request_id = req.request_id();
   cmd.request_bytes = req.SerializeAsString();
-  cmd.done = [reactor, resp](absl::StatusOr<std::string> answer) {
-    if (answer.ok() && !resp->ParseFromString(*answer)) {
+  cmd.done = [call](absl::StatusOr<std::string> answer) {
+    if (answer.ok() && !call->response()->ParseFromString(*answer)) {
       answer = absl::InternalError("stored answer does not parse");
     }
-    reactor->Finish(ToGrpcStatus(answer.status()));
+    call->Finish(answer.status());
   };
   seq->Submit(std::move(cmd));
-  return reactor;
 }
 
 // The task as it stands after a responsibility command.
@@ -147,125 +140,162 @@ Sequencer::Command ImportPlanCommand(duban::v1::PlanDocument doc,
   return cmd;
 }
 
-ServerUnaryReactor* AssignmentServiceImpl::ImportPlan(CallbackServerContext* ctx,
-                                                      const duban::v1::ImportPlanRequest* req,
-                                                      duban::v1::ImportPlanResponse* resp) {
-  // Authenticate before spending any work on the request.
-  absl::Status allowed = Caller(ctx, *sequencer_->snapshot(), Permission::kManagePlan).status();
-  if (!allowed.ok()) return Finish(ctx, allowed);
-  absl::StatusOr<engine::ParsedPlan> parsed = DocumentOf(*req);
-  if (!parsed.ok()) return Finish(ctx, parsed.status());
-  if (req->dry_run()) {
-    return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-      ASSIGN_OR_RETURN(engine::ImportDecision d,
-                       engine::DecideImport(s, parsed->document, parsed->warnings));
-      FillImportResponse(s, req->plan_id(), d, {}, resp);
-      resp->set_changed(!d.events.empty());
-      return absl::OkStatus();
-    }, Permission::kManagePlan);
-  }
-  return Write(sequencer_, ctx, "ImportPlan", *req, resp,
-               ImportPlanCommand(std::move(parsed->document), std::move(parsed->warnings)));
-}
+using duban::v1::AssignResponsibilityRequest;
+using duban::v1::GetPlanRequest;
+using duban::v1::GetTaskRequest;
+using duban::v1::ImportPlanRequest;
+using duban::v1::ImportPlanResponse;
+using duban::v1::ListAgenciesRequest;
+using duban::v1::ListAgenciesResponse;
+using duban::v1::ListIndicatorsRequest;
+using duban::v1::ListIndicatorsResponse;
+using duban::v1::ListTasksRequest;
+using duban::v1::ListTasksResponse;
+using duban::v1::RevokeResponsibilityRequest;
+using grpc::ByteBuffer;
 
-ServerUnaryReactor* AssignmentServiceImpl::GetPlan(CallbackServerContext* ctx,
-                                                   const duban::v1::GetPlanRequest* req,
-                                                   duban::v1::Plan* resp) {
-  return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-    ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req->plan_id()));
-    *resp = plan->Summary();
-    return absl::OkStatus();
+ServerUnaryReactor* AssignmentServiceImpl::ImportPlan(CallbackServerContext* ctx,
+                                                      const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<ImportPlanRequest, ImportPlanResponse>(ctx, in, out, [this](auto* call) {
+    // Authenticate before spending any work on the request.
+    absl::Status allowed =
+        Caller(call->context(), *sequencer_->snapshot(), Permission::kManagePlan).status();
+    if (!allowed.ok()) return call->Finish(allowed);
+    absl::StatusOr<engine::ParsedPlan> parsed = DocumentOf(call->request());
+    if (!parsed.ok()) return call->Finish(parsed.status());
+    if (call->request().dry_run()) {
+      return Read(sequencer_, call, [&](const engine::State& s, const ImportPlanRequest& req,
+                                        ImportPlanResponse* resp) -> absl::Status {
+        ASSIGN_OR_RETURN(engine::ImportDecision d,
+                         engine::DecideImport(s, parsed->document, parsed->warnings));
+        FillImportResponse(s, req.plan_id(), d, {}, resp);
+        resp->set_changed(!d.events.empty());
+        return absl::OkStatus();
+      }, Permission::kManagePlan);
+    }
+    Write(sequencer_, call, "ImportPlan",
+          ImportPlanCommand(std::move(parsed->document), std::move(parsed->warnings)));
   });
 }
+
+ServerUnaryReactor* AssignmentServiceImpl::GetPlan(CallbackServerContext* ctx, const ByteBuffer* in,
+                                                   ByteBuffer* out) {
+  return Serve<GetPlanRequest, duban::v1::Plan>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, [](const engine::State& s, const GetPlanRequest& req,
+                              duban::v1::Plan* resp) -> absl::Status {
+      ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
+      *resp = plan->Summary();
+      return absl::OkStatus();
+    });
+  });
+}
+
+namespace {
+
+absl::Status ListTasksFrom(const engine::State& s, const ListTasksRequest& req,
+                           ListTasksResponse* resp) {
+  ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
+  if (!req.agency_id().empty()) {
+    RETURN_IF_ERROR(engine::RequireAgency(*plan, req.agency_id()).status());
+  }
+  if (!duban::v1::Role_IsValid(req.role())) {
+    return absl::InvalidArgumentError(absl::StrCat("role: unknown role ", req.role()));
+  }
+  if (req.page_size() < 0 || req.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: must be from 0 to ", kMaxPageSize,
+                                                   " (0 means ", kDefaultPageSize, ")"));
+  }
+  int32_t after = 0;
+  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &after) || after < 0)) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous ListTasks");
+  }
+  const int page_size = req.page_size() == 0 ? kDefaultPageSize : req.page_size();
+  int total = 0;
+  for (const auto& [number, task] : plan->tasks) {
+    const bool match = std::any_of(
+        task.responsibilities().begin(), task.responsibilities().end(), [&](const auto& r) {
+          return (req.agency_id().empty() || r.agency_id() == req.agency_id()) &&
+                 (req.role() == duban::v1::ROLE_UNSPECIFIED || r.role() == req.role());
+        });
+    if (!match) continue;
+    ++total;
+    if (number <= after) continue;
+    if (resp->tasks_size() < page_size) {
+      *resp->add_tasks() = task;
+    } else if (resp->next_page_token().empty()) {
+      resp->set_next_page_token(absl::StrCat(resp->tasks(resp->tasks_size() - 1).number()));
+    }
+  }
+  resp->set_total_size(total);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 ServerUnaryReactor* AssignmentServiceImpl::ListTasks(CallbackServerContext* ctx,
-                                                     const duban::v1::ListTasksRequest* req,
-                                                     duban::v1::ListTasksResponse* resp) {
-  return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-    ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req->plan_id()));
-    if (!req->agency_id().empty()) {
-      RETURN_IF_ERROR(engine::RequireAgency(*plan, req->agency_id()).status());
-    }
-    if (!duban::v1::Role_IsValid(req->role())) {
-      return absl::InvalidArgumentError(absl::StrCat("role: unknown role ", req->role()));
-    }
-    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("page_size: must be from 0 to ", kMaxPageSize, " (0 means ",
-                       kDefaultPageSize, ")"));
-    }
-    int32_t after = 0;
-    if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
-      return absl::InvalidArgumentError("page_token: not a token from a previous ListTasks");
-    }
-    const int page_size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
-    int total = 0;
-    for (const auto& [number, task] : plan->tasks) {
-      const bool match = std::any_of(
-          task.responsibilities().begin(), task.responsibilities().end(), [&](const auto& r) {
-            return (req->agency_id().empty() || r.agency_id() == req->agency_id()) &&
-                   (req->role() == duban::v1::ROLE_UNSPECIFIED || r.role() == req->role());
-          });
-      if (!match) continue;
-      ++total;
-      if (number <= after) continue;
-      if (resp->tasks_size() < page_size) {
-        *resp->add_tasks() = task;
-      } else if (resp->next_page_token().empty()) {
-        resp->set_next_page_token(absl::StrCat(resp->tasks(resp->tasks_size() - 1).number()));
-      }
-    }
-    resp->set_total_size(total);
-    return absl::OkStatus();
-  });
+                                                     const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<ListTasksRequest, ListTasksResponse>(
+      ctx, in, out, [this](auto* call) { Read(sequencer_, call, ListTasksFrom); });
 }
 
-ServerUnaryReactor* AssignmentServiceImpl::GetTask(CallbackServerContext* ctx,
-                                                   const duban::v1::GetTaskRequest* req,
-                                                   duban::v1::Task* resp) {
-  return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-    ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req->plan_id()));
-    ASSIGN_OR_RETURN(const duban::v1::Task* task, engine::RequireTask(*plan, req->number()));
-    *resp = *task;
-    return absl::OkStatus();
+ServerUnaryReactor* AssignmentServiceImpl::GetTask(CallbackServerContext* ctx, const ByteBuffer* in,
+                                                   ByteBuffer* out) {
+  return Serve<GetTaskRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, [](const engine::State& s, const GetTaskRequest& req,
+                              duban::v1::Task* resp) -> absl::Status {
+      ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
+      ASSIGN_OR_RETURN(const duban::v1::Task* task, engine::RequireTask(*plan, req.number()));
+      *resp = *task;
+      return absl::OkStatus();
+    });
   });
 }
 
 ServerUnaryReactor* AssignmentServiceImpl::ListAgencies(CallbackServerContext* ctx,
-                                                        const duban::v1::ListAgenciesRequest* req,
-                                                        duban::v1::ListAgenciesResponse* resp) {
-  return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-    ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req->plan_id()));
-    for (const std::string& id : plan->agency_order) *resp->add_agencies() = plan->agencies.at(id);
-    for (const auto& [_, g] : plan->groups) *resp->add_groups() = g;
-    return absl::OkStatus();
+                                                        const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<ListAgenciesRequest, ListAgenciesResponse>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, [](const engine::State& s, const ListAgenciesRequest& req,
+                              ListAgenciesResponse* resp) -> absl::Status {
+      ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
+      for (const std::string& id : plan->agency_order) *resp->add_agencies() = plan->agencies.at(id);
+      for (const auto& [_, g] : plan->groups) *resp->add_groups() = g;
+      return absl::OkStatus();
+    });
   });
 }
 
-ServerUnaryReactor* AssignmentServiceImpl::ListIndicators(
-    CallbackServerContext* ctx, const duban::v1::ListIndicatorsRequest* req,
-    duban::v1::ListIndicatorsResponse* resp) {
-  return Read(sequencer_, ctx, [&](const engine::State& s) -> absl::Status {
-    ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req->plan_id()));
-    for (const auto& [_, ind] : plan->indicators) *resp->add_indicators() = ind;
-    return absl::OkStatus();
+ServerUnaryReactor* AssignmentServiceImpl::ListIndicators(CallbackServerContext* ctx,
+                                                          const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<ListIndicatorsRequest, ListIndicatorsResponse>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, [](const engine::State& s, const ListIndicatorsRequest& req,
+                              ListIndicatorsResponse* resp) -> absl::Status {
+      ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
+      for (const auto& [_, ind] : plan->indicators) *resp->add_indicators() = ind;
+      return absl::OkStatus();
+    });
   });
 }
 
-ServerUnaryReactor* AssignmentServiceImpl::AssignResponsibility(
-    CallbackServerContext* ctx, const duban::v1::AssignResponsibilityRequest* req,
-    duban::v1::Task* resp) {
-  return Write(sequencer_, ctx, "AssignResponsibility", *req, resp,
-               TaskCommand(req->plan_id(), req->task_number(),
-                           [r = *req](const engine::State& s) { return engine::DecideAssign(s, r); }));
+ServerUnaryReactor* AssignmentServiceImpl::AssignResponsibility(CallbackServerContext* ctx,
+                                                                const ByteBuffer* in,
+                                                                ByteBuffer* out) {
+  return Serve<AssignResponsibilityRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
+    const auto& r = call->request();
+    Write(sequencer_, call, "AssignResponsibility",
+          TaskCommand(r.plan_id(), r.task_number(),
+                      [r](const engine::State& s) { return engine::DecideAssign(s, r); }));
+  });
 }
 
-ServerUnaryReactor* AssignmentServiceImpl::RevokeResponsibility(
-    CallbackServerContext* ctx, const duban::v1::RevokeResponsibilityRequest* req,
-    duban::v1::Task* resp) {
-  return Write(sequencer_, ctx, "RevokeResponsibility", *req, resp,
-               TaskCommand(req->plan_id(), req->task_number(),
-                           [r = *req](const engine::State& s) { return engine::DecideRevoke(s, r); }));
+ServerUnaryReactor* AssignmentServiceImpl::RevokeResponsibility(CallbackServerContext* ctx,
+                                                                const ByteBuffer* in,
+                                                                ByteBuffer* out) {
+  return Serve<RevokeResponsibilityRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
+    const auto& r = call->request();
+    Write(sequencer_, call, "RevokeResponsibility",
+          TaskCommand(r.plan_id(), r.task_number(),
+                      [r](const engine::State& s) { return engine::DecideRevoke(s, r); }));
+  });
 }
 
 }  // namespace duban::services

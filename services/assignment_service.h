@@ -6,37 +6,37 @@
 
 #include "duban/v1/assignment.grpc.pb.h"
 #include "services/sequencer.h"
+#include "services/unary_call.h"
 
 namespace duban::services {
 
-class AssignmentServiceImpl final : public duban::v1::AssignmentService::CallbackService {
+// The generated service with every method taking raw bytes (see unary_call.h).
+using RawAssignmentService = duban::v1::AssignmentService::WithRawCallbackMethod_ImportPlan<
+    duban::v1::AssignmentService::WithRawCallbackMethod_GetPlan<
+        duban::v1::AssignmentService::WithRawCallbackMethod_ListTasks<
+            duban::v1::AssignmentService::WithRawCallbackMethod_GetTask<
+                duban::v1::AssignmentService::WithRawCallbackMethod_ListAgencies<
+                    duban::v1::AssignmentService::WithRawCallbackMethod_ListIndicators<
+                        duban::v1::AssignmentService::WithRawCallbackMethod_AssignResponsibility<
+                            duban::v1::AssignmentService::WithRawCallbackMethod_RevokeResponsibility<
+                                duban::v1::AssignmentService::Service>>>>>>>>;
+
+class AssignmentServiceImpl final : public RawAssignmentService {
  public:
   explicit AssignmentServiceImpl(Sequencer* sequencer) : sequencer_(sequencer) {}
 
-  grpc::ServerUnaryReactor* ImportPlan(grpc::CallbackServerContext* ctx,
-                                       const duban::v1::ImportPlanRequest* req,
-                                       duban::v1::ImportPlanResponse* resp) override;
-  grpc::ServerUnaryReactor* GetPlan(grpc::CallbackServerContext* ctx,
-                                    const duban::v1::GetPlanRequest* req,
-                                    duban::v1::Plan* resp) override;
-  grpc::ServerUnaryReactor* ListTasks(grpc::CallbackServerContext* ctx,
-                                      const duban::v1::ListTasksRequest* req,
-                                      duban::v1::ListTasksResponse* resp) override;
-  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx,
-                                    const duban::v1::GetTaskRequest* req,
-                                    duban::v1::Task* resp) override;
-  grpc::ServerUnaryReactor* ListAgencies(grpc::CallbackServerContext* ctx,
-                                         const duban::v1::ListAgenciesRequest* req,
-                                         duban::v1::ListAgenciesResponse* resp) override;
-  grpc::ServerUnaryReactor* ListIndicators(grpc::CallbackServerContext* ctx,
-                                           const duban::v1::ListIndicatorsRequest* req,
-                                           duban::v1::ListIndicatorsResponse* resp) override;
-  grpc::ServerUnaryReactor* AssignResponsibility(
-      grpc::CallbackServerContext* ctx, const duban::v1::AssignResponsibilityRequest* req,
-      duban::v1::Task* resp) override;
-  grpc::ServerUnaryReactor* RevokeResponsibility(
-      grpc::CallbackServerContext* ctx, const duban::v1::RevokeResponsibilityRequest* req,
-      duban::v1::Task* resp) override;
+#define DUBAN_RAW_METHOD(name)                                                   \
+  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
+                                 grpc::ByteBuffer* out) override;
+  DUBAN_RAW_METHOD(ImportPlan)
+  DUBAN_RAW_METHOD(GetPlan)
+  DUBAN_RAW_METHOD(ListTasks)
+  DUBAN_RAW_METHOD(GetTask)
+  DUBAN_RAW_METHOD(ListAgencies)
+  DUBAN_RAW_METHOD(ListIndicators)
+  DUBAN_RAW_METHOD(AssignResponsibility)
+  DUBAN_RAW_METHOD(RevokeResponsibility)
+#undef DUBAN_RAW_METHOD
 
  private:
   Sequencer* const sequencer_;

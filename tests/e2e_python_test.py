@@ -129,6 +129,26 @@ class PythonClientTest(unittest.TestCase):
         after = [t.SerializeToString() for t in self.client.list_tasks(PLAN)]
         self.assertEqual(after, before)
 
+    def test_non_utf8_text_is_invalid_argument_and_writes_nothing(self):
+        finance = self.agency_id("省财政厅")
+        req = assignment_pb2.AssignResponsibilityRequest(
+            request_id="utf8", plan_id=PLAN, task_number=20, agency_id=finance,
+            role=plan_pb2.SUPPORT, reason="ABCD")
+        raw = req.SerializeToString().replace(b"ABCD", b"\xff\xfe\xfd\xfc")
+        call = grpc.insecure_channel(self.server.address).unary_unary(
+            "/duban.v1.AssignmentService/AssignResponsibility",
+            request_serializer=lambda x: x, response_deserializer=lambda x: x)
+        revision = self.client.get_plan(PLAN).revision
+        md = [("authorization", "Bearer " + self.server.token)]
+        with self.assertRaises(grpc.RpcError) as err:
+            call(raw, metadata=md)
+        self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("reason: not valid UTF-8", err.exception.details())
+        with self.assertRaises(grpc.RpcError) as err:
+            call(b"\xff\xff\xff", metadata=md)
+        self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(self.client.get_plan(PLAN).revision, revision)
+
     def test_wrong_token_is_unauthenticated(self):
         bad = DubanClient(self.server.address, "0" * 64)
         with self.assertRaises(grpc.RpcError) as err:
@@ -146,6 +166,6 @@ if __name__ == "__main__":
     ARGS, rest = parser.parse_known_args()
     sys.path[:0] = [ARGS.stubs, ARGS.client]
     import grpc  # noqa: E402  (Debian's python3-grpcio)
-    from duban.v1 import plan_pb2  # noqa: E402
+    from duban.v1 import assignment_pb2, plan_pb2  # noqa: E402
     from duban_client import DubanClient  # noqa: E402
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -357,6 +357,40 @@ TEST_F(E2ETest, ReimportingTheSourceTextChangesNothing) {
   EXPECT_EQ(Plan().revision(), revision);
 }
 
+TEST_F(E2ETest, ChangedPlanVersionWritesOnlyItsDifferences) {
+  duban::v1::PlanDocument doc = ShippedPlan();
+  doc.mutable_tasks(7)->set_text(doc.tasks(7).text() + "（修订）");        // task 8
+  doc.mutable_tasks(17)->mutable_responsibilities(1)->set_role(duban::v1::SHARED);  // task 18
+  std::string text;
+  ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(doc, &text));
+  const std::string path = dir_.path() + "/plan-v2.textproto";
+  std::ofstream(path) << text;
+  const uint64_t before = Plan().revision();
+
+  CommandResult r = Ctl({"--json", "plan", "import", "--document", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json resp = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(resp.at("changed").get<bool>());
+  std::vector<std::string> kinds;
+  for (const auto& c : resp.at("changes")) kinds.push_back(c.at("kind").get<std::string>());
+  EXPECT_THAT(kinds, ::testing::ElementsAre("task.defined", "responsibility.assigned"));
+  // Two changes and the PlanImported event that closes the import.
+  EXPECT_EQ(Plan().revision(), before + 3);
+
+  duban::v1::GetTaskRequest get;
+  get.set_plan_id(kPlan);
+  get.set_number(18);
+  duban::v1::Task task;
+  ASSERT_TRUE(stub_->GetTask(server_->Context().get(), get, &task).ok());
+  EXPECT_EQ(task.responsibilities(1).role(), duban::v1::SHARED);
+
+  // The same version again: nothing written.
+  r = Ctl({"plan", "import", "--document", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no changes"));
+  EXPECT_EQ(Plan().revision(), before + 3);
+}
+
 TEST_F(E2ETest, HealthAndReflectionAreOn) {
   auto health = grpc::health::v1::Health::NewStub(server_->Channel());
   grpc::ClientContext ctx;

@@ -1,0 +1,96 @@
+// Unary RPCs over raw byte buffers, so that a request protobuf cannot parse
+// (a string field with invalid UTF-8, malformed bytes) is answered with
+// INVALID_ARGUMENT naming the field instead of gRPC 1.51's bare UNIMPLEMENTED.
+//
+// A service derives from the generated WithRawCallbackMethod_* chain and
+// forwards each method to Serve<Request, Response>:
+//
+//   grpc::ServerUnaryReactor* GetPlan(grpc::CallbackServerContext* ctx,
+//                                     const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override {
+//     return Serve<GetPlanRequest, Plan>(ctx, in, out, [this](auto* call) {
+//       call->Finish(...);  // exactly once, from any thread
+//     });
+//   }
+#ifndef DUBAN_SERVICES_UNARY_CALL_H_
+#define DUBAN_SERVICES_UNARY_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "services/grpc_status.h"
+
+namespace duban::services {
+
+// Why `bytes` do not parse as `prototype`: the first string field (by
+// path, e.g. "document.tasks[2].text") that is not valid UTF-8, else a
+// generic description.
+absl::Status DescribeParseFailure(const std::string& bytes,
+                                  const google::protobuf::Message& prototype);
+
+// One unary call in flight: the parsed request, the response to fill, and
+// Finish, which serializes the response and completes the RPC.
+template <typename Request, typename Response>
+class UnaryCall {
+ public:
+  grpc::CallbackServerContext* context() const { return ctx_; }
+  const Request& request() const { return request_; }
+  Response* response() { return &response_; }
+
+  // Completes the RPC; the call object is gone afterwards.
+  void Finish(const absl::Status& status) {
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    grpc::Status result = ToGrpcStatus(status);
+    if (status.ok()) {
+      bool own = false;
+      result = grpc::SerializationTraits<Response>::Serialize(response_, out_, &own);
+    }
+    delete this;
+    reactor->Finish(result);
+  }
+
+  template <typename Handler>
+  static grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* in, grpc::ByteBuffer* out,
+                                         Handler&& handler) {
+    auto* call = new UnaryCall(ctx, out);
+    grpc::ServerUnaryReactor* reactor = call->reactor_;
+    std::string bytes;
+    std::vector<grpc::Slice> slices;
+    if (in->Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) {
+        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    if (!call->request_.ParseFromString(bytes)) {
+      call->Finish(DescribeParseFailure(bytes, Request::default_instance()));
+      return reactor;
+    }
+    handler(call);
+    return reactor;
+  }
+
+ private:
+  UnaryCall(grpc::CallbackServerContext* ctx, grpc::ByteBuffer* out)
+      : ctx_(ctx), reactor_(ctx->DefaultReactor()), out_(out) {}
+
+  grpc::CallbackServerContext* const ctx_;
+  grpc::ServerUnaryReactor* const reactor_;
+  grpc::ByteBuffer* const out_;
+  Request request_;
+  Response response_;
+};
+
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
+                                grpc::ByteBuffer* out, Handler&& handler) {
+  return UnaryCall<Request, Response>::Start(ctx, in, out, std::forward<Handler>(handler));
+}
+
+}  // namespace duban::services
+
+#endif  // DUBAN_SERVICES_UNARY_CALL_H_
