@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
+#include "google/protobuf/io/zero_copy_stream_impl.h"
+#include "google/protobuf/util/delimited_message_util.h"
+
+#include "absl/strings/str_cat.h"
 #include "engine/commands.h"
 #include "engine/test_plan.h"
 
@@ -106,6 +113,89 @@ TEST(RoleTest, ConvenerIsFirstLeadElseFirstShared) {
   add("c", duban::v1::LEAD);
   EXPECT_EQ(ConvenerOf(t), "c");
   EXPECT_STREQ(RoleName(duban::v1::SHARED), "SHARED");
+}
+
+// Events written by this version, kept as bytes: every later version must
+// replay them to the same state. Regenerate only when deliberately starting
+// a new golden file (never rewrite an old one):
+//   DUBAN_WRITE_GOLDEN=1 build/engine/state_test --gtest_filter='*Golden*'
+std::vector<Event> GoldenEvents() {
+  std::vector<Event> events = ImportEvents();
+  State s;
+  for (const Event& e : events) EXPECT_TRUE(s.Apply(e).ok());
+  duban::v1::AssignResponsibilityRequest assign;
+  assign.set_plan_id("test-plan");
+  assign.set_task_number(3);
+  assign.set_agency_id("drc");
+  assign.set_role(duban::v1::SUPPORT);
+  assign.set_reason("配合");
+  duban::v1::RevokeResponsibilityRequest revoke;
+  revoke.set_plan_id("test-plan");
+  revoke.set_task_number(2);
+  revoke.set_agency_id("drc");
+  revoke.set_reason("调整");
+  for (auto decided : {DecideAssign(s, assign), DecideRevoke(s, revoke),
+                       DecideIssueCredential(s, "admin-1", "admin", "ab12", "first start")}) {
+    EXPECT_TRUE(decided.ok()) << decided.status();
+    for (Event& e : *decided) {
+      e.set_seq(s.seq() + 1);
+      e.set_principal("admin");
+      e.set_request_id(absl::StrCat("golden-", e.seq()));
+      e.set_recorded_at_micros(1640966400000000 + e.seq());  // 2022-01-01T00:00:00+08:00
+      EXPECT_TRUE(s.Apply(e).ok());
+      events.push_back(e);
+    }
+  }
+  return events;
+}
+
+TEST(GoldenEventsTest, Version1EventsReplayToTheSameState) {
+  const char* src = std::getenv("DUBAN_SOURCE_DIR");
+  const std::string path =
+      std::string(src ? src : DUBAN_SOURCE_DIR_FALLBACK) + "/engine/testdata/events-v1.bin";
+  if (std::getenv("DUBAN_WRITE_GOLDEN") != nullptr) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    for (const Event& e : GoldenEvents()) {
+      ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToOstream(e, &out));
+    }
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path;
+  google::protobuf::io::IstreamInputStream stream(&in);
+  State s;
+  Event e;
+  bool clean_eof = false;
+  while (google::protobuf::util::ParseDelimitedFromZeroCopyStream(&e, &stream, &clean_eof)) {
+    ASSERT_TRUE(s.Apply(e).ok()) << e.DebugString();
+  }
+  ASSERT_TRUE(clean_eof);
+  const PlanState* plan = s.FindPlan("test-plan");
+  ASSERT_NE(plan, nullptr);
+  EXPECT_EQ(plan->Summary().task_count(), 3);
+  EXPECT_EQ(plan->Summary().indicator_count(), 2);
+  EXPECT_EQ(plan->Summary().agency_count(), 4);
+  EXPECT_EQ(plan->Summary().document_sha256(), DocumentSha256(testing::TestPlan()));
+  const auto* t1 = plan->FindTask(1);
+  ASSERT_EQ(t1->responsibilities_size(), 4);
+  EXPECT_EQ(t1->responsibilities(3).via_group_id(), "cities");
+  EXPECT_EQ(t1->convener_agency_id(), "drc");
+  const auto* t2 = plan->FindTask(2);
+  ASSERT_EQ(t2->responsibilities_size(), 1);
+  EXPECT_EQ(t2->responsibilities(0).agency_id(), "hrss");
+  const auto* t3 = plan->FindTask(3);
+  ASSERT_EQ(t3->responsibilities_size(), 2);
+  EXPECT_EQ(t3->responsibilities(1).role(), duban::v1::SUPPORT);
+  EXPECT_EQ(t3->responsibilities(1).reason(), "配合");
+  EXPECT_EQ(plan->indicators.at(2).attribute(), duban::v1::BINDING);
+  ASSERT_NE(s.FindCredentialByHash("ab12"), nullptr);
+  EXPECT_EQ(s.FindCredentialByHash("ab12")->principal, "admin");
+  // The same commands decided today give the same state (determinism).
+  State today;
+  for (const Event& g : GoldenEvents()) ASSERT_TRUE(today.Apply(g).ok());
+  EXPECT_EQ(today.seq(), s.seq());
+  for (const auto& [n, t] : plan->tasks) {
+    EXPECT_EQ(t.SerializeAsString(), today.FindPlan("test-plan")->tasks.at(n).SerializeAsString());
+  }
 }
 
 }  // namespace
