@@ -1,6 +1,7 @@
 // Tests of AssignmentClient against an in-process fake service, and of
 // ResolveAgency.
 #include "clients/dubanctl/client.h"
+#include "clients/dubanctl/test_agencies.h"
 
 #include <chrono>
 #include <memory>
@@ -125,38 +126,7 @@ TEST(FromGrpcStatusTest, KeepsCodeAndMessage) {
             absl::UnavailableError("down"));
 }
 
-v1::ListAgenciesResponse Agencies() {
-  v1::ListAgenciesResponse response;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      R"pb(
-        agencies {
-          id: "qh-hrss"
-          name: "青海省人力资源和社会保障厅"
-          short_name: "省人力资源社会保障厅"
-          aliases: "省人社厅"
-        }
-        agencies { id: "qh-edu" name: "青海省教育厅" short_name: "省教育厅" }
-        agencies {
-          id: "xining"
-          name: "西宁市人民政府"
-          short_name: "西宁市"
-          group_ids: "cities"
-        }
-        agencies {
-          id: "haidong"
-          name: "海东市人民政府"
-          short_name: "海东市"
-          group_ids: "cities"
-        }
-        groups {
-          id: "cities"
-          name: "各市州政府"
-          member_agency_ids: [ "xining", "haidong" ]
-        }
-      )pb",
-      &response));
-  return response;
-}
+v1::ListAgenciesResponse Agencies() { return test_fixtures::TestAgencies(); }
 
 TEST(ResolveAgencyTest, AcceptsIdNamesAndAliases) {
   const v1::ListAgenciesResponse agencies = Agencies();
@@ -197,7 +167,7 @@ TEST(ResolveAgencyTest, UnknownWithHints) {
 
 TEST(ResolveAgencyTest, AmbiguousName) {
   v1::ListAgenciesResponse agencies = Agencies();
-  agencies.mutable_agencies(1)->add_aliases("省人社厅");
+  agencies.mutable_agencies(2)->add_aliases("省人社厅");  // qh-edu too
   absl::StatusOr<std::string> id = ResolveAgency(agencies, "省人社厅");
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(id.status().message(), HasSubstr("ambiguous"));

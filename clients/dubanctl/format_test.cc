@@ -1,5 +1,6 @@
 // Tests of dubanctl's renderings, on a plan shaped like the Qinghai one.
 #include "clients/dubanctl/format.h"
+#include "clients/dubanctl/test_agencies.h"
 
 #include <string>
 #include <vector>
@@ -31,42 +32,7 @@ std::vector<int> Widths(const std::vector<std::string>& lines) {
   return widths;
 }
 
-AgencyDirectory Directory() {
-  v1::ListAgenciesResponse response;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      R"pb(
-        agencies {
-          id: "qh-drc"
-          name: "青海省发展和改革委员会"
-          short_name: "省发展改革委"
-        }
-        agencies {
-          id: "qh-hrss"
-          name: "青海省人力资源和社会保障厅"
-          short_name: "省人力资源社会保障厅"
-        }
-        agencies { id: "qh-edu" name: "青海省教育厅" short_name: "省教育厅" }
-        agencies {
-          id: "xining"
-          name: "西宁市人民政府"
-          short_name: "西宁市"
-          group_ids: "cities"
-        }
-        agencies {
-          id: "haidong"
-          name: "海东市人民政府"
-          short_name: "海东市"
-          group_ids: "cities"
-        }
-        groups {
-          id: "cities"
-          name: "各市州政府"
-          member_agency_ids: [ "xining", "haidong" ]
-        }
-      )pb",
-      &response));
-  return AgencyDirectory(response);
-}
+AgencyDirectory Directory() { return AgencyDirectory(test_fixtures::TestAgencies()); }
 
 void AddRole(v1::Task* task, const std::string& agency, v1::Role role,
              const std::string& group = "") {
