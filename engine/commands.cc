@@ -117,9 +117,10 @@ absl::StatusOr<const PlanState*> RequirePlan(const State& state, const std::stri
   return p;
 }
 
-absl::StatusOr<const Task*> RequireTask(const PlanState& plan, int32_t number) {
+absl::StatusOr<const Task*> RequireTask(const PlanState& plan, int32_t number,
+                                        absl::string_view field) {
   if (number <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("task_number: must be positive (got ", number, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be positive (got ", number, ")"));
   }
   const Task* t = plan.FindTask(number);
   if (t == nullptr) {
@@ -163,10 +164,12 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
                               {kMaxNameBytes}));
   }
   if (doc.agencies_size() > kMaxAgencies || doc.tasks_size() > kMaxTasks ||
-      doc.indicators_size() > kMaxIndicators) {
+      doc.indicators_size() > kMaxIndicators || doc.groups_size() > kMaxGroups ||
+      doc.sections_size() > kMaxSections) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "document: too many entries (at most ", kMaxAgencies, " agencies, ", kMaxTasks,
-        " tasks, ", kMaxIndicators, " indicators)"));
+        "document: too many entries (at most ", kMaxAgencies, " agencies, ", kMaxGroups,
+        " groups, ", kMaxTasks, " tasks, ", kMaxIndicators, " indicators, ", kMaxSections,
+        " sections)"));
   }
   std::set<std::string> group_ids;
   for (int i = 0; i < doc.groups_size(); ++i) {
@@ -185,6 +188,10 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
     RETURN_IF_ERROR(CheckText(Path("document.agencies", i, "name"), a.name(), {kMaxNameBytes}));
     RETURN_IF_ERROR(CheckText(Path("document.agencies", i, "short_name"), a.short_name(),
                               {kMaxNameBytes}));
+    if (a.aliases_size() > kMaxAliases) {
+      return absl::InvalidArgumentError(absl::StrCat(Path("document.agencies", i, "aliases"),
+                                                     ": at most ", kMaxAliases, " aliases"));
+    }
     for (int k = 0; k < a.aliases_size(); ++k) {
       RETURN_IF_ERROR(CheckText(Path(Path("document.agencies", i, "aliases"), k, ""),
                                 a.aliases(k), {kMaxNameBytes}));
@@ -200,14 +207,34 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
           absl::StrCat(Path("document.agencies", i, "id"), ": duplicate id \"", a.id(), "\""));
     }
   }
+  // Membership is written on both sides; they must agree.
+  std::set<std::pair<std::string, std::string>> members;  // (group, agency)
   for (int i = 0; i < doc.groups_size(); ++i) {
     for (int k = 0; k < doc.groups(i).member_agency_ids_size(); ++k) {
-      if (agency_ids.count(doc.groups(i).member_agency_ids(k)) == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(Path(Path("document.groups", i, "member_agency_ids"), k, ""),
-                         ": unknown agency \"", doc.groups(i).member_agency_ids(k), "\""));
+      const std::string& m = doc.groups(i).member_agency_ids(k);
+      const std::string field = Path(Path("document.groups", i, "member_agency_ids"), k, "");
+      if (agency_ids.count(m) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": unknown agency \"", m, "\""));
+      }
+      if (!members.insert({doc.groups(i).id(), m}).second) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": \"", m, "\" listed twice"));
       }
     }
+  }
+  size_t memberships = 0;
+  for (int i = 0; i < doc.agencies_size(); ++i) {
+    for (int k = 0; k < doc.agencies(i).group_ids_size(); ++k) {
+      ++memberships;
+      if (members.count({doc.agencies(i).group_ids(k), doc.agencies(i).id()}) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Path(Path("document.agencies", i, "group_ids"), k, ""), ": group \"",
+            doc.agencies(i).group_ids(k), "\" does not list \"", doc.agencies(i).id(), "\""));
+      }
+    }
+  }
+  if (memberships != members.size()) {
+    return absl::InvalidArgumentError(
+        "document.groups: a group lists an agency whose group_ids do not name the group");
   }
   std::set<int32_t> numbers;
   for (int i = 0; i < doc.tasks_size(); ++i) {
@@ -220,6 +247,8 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
     RETURN_IF_ERROR(CheckText(absl::StrCat(base, "text"), t.text(), {kMaxTaskTextBytes, true, true}));
     RETURN_IF_ERROR(CheckText(absl::StrCat(base, "assignment_text"), t.assignment_text(),
                               {kMaxTaskTextBytes, false}));
+    RETURN_IF_ERROR(CheckText(absl::StrCat(base, "section.number"), t.section().number(),
+                              {kMaxNameBytes, false}));
     RETURN_IF_ERROR(CheckText(absl::StrCat(base, "section.title"), t.section().title(),
                               {kMaxNameBytes, false}));
     std::set<std::string> seen;
@@ -233,10 +262,13 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
       if (!IsRole(r.role())) {
         return absl::InvalidArgumentError(absl::StrCat(rbase, "role: must be LEAD, SHARED or SUPPORT"));
       }
-      if (!r.via_group_id().empty() && group_ids.count(r.via_group_id()) == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(rbase, "via_group_id: unknown group \"", r.via_group_id(), "\""));
+      if (!r.via_group_id().empty() && members.count({r.via_group_id(), r.agency_id()}) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(rbase, "via_group_id: \"", r.via_group_id(),
+                                                       "\" is not a group of \"", r.agency_id(),
+                                                       "\""));
       }
+      RETURN_IF_ERROR(CheckText(absl::StrCat(rbase, "reason"), r.reason(),
+                                {kMaxReasonBytes, false, true}));
       if (!seen.insert(r.agency_id()).second) {
         return absl::InvalidArgumentError(absl::StrCat(
             rbase, "agency_id: \"", r.agency_id(), "\" is listed twice on task ", t.number()));
@@ -274,6 +306,17 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
     }
     RETURN_IF_ERROR(CheckFinite(absl::StrCat(base, "target_value"), ind.target_value()));
     RETURN_IF_ERROR(CheckFinite(absl::StrCat(base, "baseline.value"), ind.baseline().value()));
+    RETURN_IF_ERROR(CheckText(absl::StrCat(base, "baseline.text"), ind.baseline().text(),
+                              {kMaxNameBytes, false}));
+    if (!duban::v1::TargetKind_IsValid(ind.baseline().kind())) {
+      return absl::InvalidArgumentError(absl::StrCat(base, "baseline.kind: unknown kind"));
+    }
+    if (ind.has_baseline() && (ind.baseline().year() < doc.start_year() - 50 ||
+                               ind.baseline().year() > doc.end_year())) {
+      return absl::InvalidArgumentError(absl::StrCat(base, "baseline.year: ",
+                                                     ind.baseline().year(),
+                                                     " is outside the plausible range"));
+    }
   }
   return absl::OkStatus();
 }
@@ -432,6 +475,14 @@ absl::StatusOr<ImportDecision> DecideImport(const State& state, const PlanDocume
     Event e;
     e.mutable_agency_removed()->set_agency_id(id);
     emit(std::move(e), "agency.removed", absl::StrCat("agency ", id));
+  }
+  std::set<std::string> doc_groups;
+  for (const auto& g : doc.groups()) doc_groups.insert(g.id());
+  for (const auto& [id, g] : cur.groups) {
+    if (doc_groups.count(id)) continue;
+    Event e;
+    e.mutable_agency_group_removed()->set_group_id(id);
+    emit(std::move(e), "group.removed", absl::StrCat("group ", id, " ", g.name()));
   }
   for (const auto& [number, t] : after.tasks) {
     if (!HasResponsibleAgency(t)) {

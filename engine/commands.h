@@ -55,7 +55,9 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecideIssueCredential(
 
 // Lookups that answer NOT_FOUND with the id in the message.
 absl::StatusOr<const PlanState*> RequirePlan(const State& state, const std::string& plan_id);
-absl::StatusOr<const duban::v1::Task*> RequireTask(const PlanState& plan, int32_t number);
+// `field` names the request field that holds the number.
+absl::StatusOr<const duban::v1::Task*> RequireTask(const PlanState& plan, int32_t number,
+                                                   absl::string_view field = "task_number");
 absl::StatusOr<const duban::v1::Agency*> RequireAgency(const PlanState& plan,
                                                        const std::string& agency_id);
 

@@ -151,6 +151,57 @@ TEST(DecideImportTest, InvalidDocumentNamesTheField) {
               HasSubstr("document.indicators[0].target_value"));
 }
 
+TEST(DecideImportTest, EveryTextAndReferenceIsChecked) {
+  State s;
+  auto message = [&](const duban::v1::PlanDocument& doc) {
+    return std::string(DecideImport(s, doc, {}).status().message());
+  };
+  auto doc = testing::TestPlan();
+  doc.mutable_indicators(0)->mutable_baseline()->set_text("x\ay");
+  EXPECT_THAT(message(doc), HasSubstr("document.indicators[0].baseline.text: control character"));
+
+  doc = testing::TestPlan();
+  doc.mutable_tasks(1)->mutable_section()->set_number("\x01");
+  EXPECT_THAT(message(doc), HasSubstr("document.tasks[1].section.number"));
+
+  doc = testing::TestPlan();
+  doc.mutable_tasks(0)->mutable_responsibilities(0)->set_reason("\x1b[31m");
+  EXPECT_THAT(message(doc), HasSubstr("document.tasks[0].responsibilities[0].reason"));
+
+  doc = testing::TestPlan();
+  doc.mutable_agencies(0)->add_group_ids("cities");  // hrss is not a member
+  EXPECT_THAT(message(doc), HasSubstr("document.agencies[0].group_ids[0]: group \"cities\" does not list"));
+
+  doc = testing::TestPlan();
+  doc.mutable_agencies(3)->clear_group_ids();  // gov-b listed by the group but denies it
+  EXPECT_THAT(message(doc), HasSubstr("document.groups"));
+
+  doc = testing::TestPlan();
+  doc.mutable_tasks(0)->mutable_responsibilities(0)->set_via_group_id("cities");  // drc
+  EXPECT_THAT(message(doc), HasSubstr("via_group_id: \"cities\" is not a group of \"drc\""));
+
+  doc = testing::TestPlan();
+  doc.mutable_indicators(1)->mutable_baseline()->set_year(3000);
+  EXPECT_THAT(message(doc), HasSubstr("document.indicators[1].baseline.year"));
+
+  doc = testing::TestPlan();
+  for (int i = 0; i < 21; ++i) doc.mutable_agencies(1)->add_aliases("别名" + std::to_string(i));
+  EXPECT_THAT(message(doc), HasSubstr("document.agencies[1].aliases: at most 20"));
+}
+
+TEST(DecideImportTest, GroupsLeftOutOfANewVersionAreRemoved) {
+  State s = Imported();
+  auto next = testing::TestPlan();
+  next.clear_groups();
+  for (auto& a : *next.mutable_agencies()) a.clear_group_ids();
+  for (auto& r : *next.mutable_tasks(0)->mutable_responsibilities()) r.clear_via_group_id();
+  auto d = DecideImport(s, next, {});
+  ASSERT_TRUE(d.ok()) << d.status();
+  ApplyAll(s, d->events);
+  EXPECT_TRUE(s.FindPlan("test-plan")->groups.empty());
+  EXPECT_THAT(Kinds(*d), ::testing::Contains("group.removed"));
+}
+
 TEST(DecideAssignTest, AddsAndChangesRoles) {
   State s = Imported();
   auto e = DecideAssign(s, Assign(3, "drc", duban::v1::SUPPORT));

@@ -52,6 +52,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "engine/validate.h"
 #include "storage/hash.h"
 #include "storage/status_macros.h"
 
@@ -94,40 +95,13 @@ void Warn(std::vector<ImportWarning>* warnings, std::string where,
 // clears *valid when given.
 char32_t DecodeAt(absl::string_view s, size_t pos, size_t* len,
                   bool* valid = nullptr) {
-  const auto b0 = static_cast<unsigned char>(s[pos]);
-  *len = 1;
-  if (b0 < 0x80) return b0;
-  auto malformed = [valid]() -> char32_t {
+  uint32_t cp = 0;
+  *len = DecodeUtf8(s, pos, &cp);
+  if (*len == 0) {
+    *len = 1;
     if (valid != nullptr) *valid = false;
     return 0xFFFD;
-  };
-  size_t extra;
-  char32_t cp, min;
-  if ((b0 & 0xE0) == 0xC0) {
-    extra = 1;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    extra = 2;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    extra = 3;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return malformed();
   }
-  if (pos + extra >= s.size()) return malformed();
-  for (size_t i = 1; i <= extra; ++i) {
-    const auto b = static_cast<unsigned char>(s[pos + i]);
-    if ((b & 0xC0) != 0x80) return malformed();
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return malformed();
-  }
-  *len = extra + 1;
   return cp;
 }
 
@@ -288,14 +262,7 @@ std::optional<int> ParseChineseNumber(std::u32string_view s) {
 
 // ------------------------------------------------------------ the registry
 
-bool IsValidId(absl::string_view id) {
-  if (id.size() < 2 || id.size() > 63 || id[0] < 'a' || id[0] > 'z') {
-    return false;
-  }
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
+bool IsValidId(absl::string_view id) { return CheckId("id", id).ok(); }
 
 // Name → agency or group, over a registry it has checked for consistency.
 class RegistryIndex {

@@ -58,12 +58,6 @@ const PlanState* State::FindPlan(const std::string& plan_id) const {
   return it == plans_.end() ? nullptr : it->second.get();
 }
 
-std::vector<std::string> State::PlanIds() const {
-  std::vector<std::string> ids;
-  for (const auto& [id, _] : plans_) ids.push_back(id);
-  return ids;
-}
-
 const Credential* State::FindCredentialByHash(const std::string& hash) const {
   auto it = credentials_->id_by_hash.find(hash);
   if (it == credentials_->id_by_hash.end()) return nullptr;
@@ -191,6 +185,12 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
     case Event::kAgencyGroupDefined: {
       const auto& g = e.agency_group_defined().group();
       ps.groups[g.id()] = g;
+      return absl::OkStatus();
+    }
+    case Event::kAgencyGroupRemoved: {
+      if (ps.groups.erase(e.agency_group_removed().group_id()) == 0) {
+        return Misfit(e, "unknown group " + e.agency_group_removed().group_id());
+      }
       return absl::OkStatus();
     }
     case Event::kTaskDefined: {

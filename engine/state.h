@@ -65,7 +65,6 @@ class State {
   uint64_t seq() const { return seq_; }
 
   const PlanState* FindPlan(const std::string& plan_id) const;
-  std::vector<std::string> PlanIds() const;
 
   // The active credential whose token hashes to `token_sha256_hex`, if any.
   const Credential* FindCredentialByHash(const std::string& token_sha256_hex) const;

@@ -13,7 +13,8 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-// Decodes one code point at s[i]; returns its length, or 0 if malformed.
+}  // namespace
+
 size_t DecodeUtf8(absl::string_view s, size_t i, uint32_t* cp) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char c = b(0);
@@ -39,8 +40,6 @@ size_t DecodeUtf8(absl::string_view s, size_t i, uint32_t* cp) {
   if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
   return len;
 }
-
-}  // namespace
 
 bool IsValidUtf8(absl::string_view s) {
   uint32_t cp;

@@ -5,6 +5,7 @@
 #define DUBAN_ENGINE_VALIDATE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -21,9 +22,16 @@ inline constexpr size_t kMaxSourceTextBytes = 2 * 1024 * 1024;
 inline constexpr int kMaxTasks = 1000;
 inline constexpr int kMaxIndicators = 500;
 inline constexpr int kMaxAgencies = 1000;
+inline constexpr int kMaxGroups = 100;
+inline constexpr int kMaxSections = 100;
+inline constexpr int kMaxAliases = 20;
 
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates).
 bool IsValidUtf8(absl::string_view s);
+
+// Decodes the code point starting at s[i] into *cp and returns its length in
+// bytes, or 0 if the bytes there are not well-formed UTF-8.
+size_t DecodeUtf8(absl::string_view s, size_t i, uint32_t* cp);
 
 struct TextRule {
   size_t max_bytes;

@@ -244,7 +244,7 @@ ServerUnaryReactor* AssignmentServiceImpl::GetTask(CallbackServerContext* ctx, c
     Read(sequencer_, call, [](const engine::State& s, const GetTaskRequest& req,
                               duban::v1::Task* resp) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
-      ASSIGN_OR_RETURN(const duban::v1::Task* task, engine::RequireTask(*plan, req.number()));
+      ASSIGN_OR_RETURN(const duban::v1::Task* task, engine::RequireTask(*plan, req.number(), "number"));
       *resp = *task;
       return absl::OkStatus();
     });

@@ -1,5 +1,5 @@
 // The one place absl::Status becomes grpc::Status (the codes are the same
-// canonical codes) and back.
+// canonical codes).
 #ifndef DUBAN_SERVICES_GRPC_STATUS_H_
 #define DUBAN_SERVICES_GRPC_STATUS_H_
 
@@ -10,7 +10,6 @@
 namespace duban::services {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace duban::services
 

@@ -22,8 +22,8 @@ std::string Fingerprint(const Sequencer::Command& c) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(storage::EventLog* log,
-                                                             Clock* clock) {
+absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
+    storage::EventLog* log, Clock* clock, std::function<void(const absl::Status&)> on_failure) {
   engine::State state;
   absl::Status apply_status;
   RETURN_IF_ERROR(log->Read(1, 0, [&](const Event& e) {
@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(storage::EventLog* l
                                             log->head().seq));
   }
   std::unique_ptr<Sequencer> s(new Sequencer(log, clock, std::move(state)));
+  s->on_failure_ = std::move(on_failure);
   s->writer_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -53,14 +54,16 @@ Sequencer::~Sequencer() {
 }
 
 void Sequencer::Submit(Command command) {
+  absl::Status refused;
   {
     absl::MutexLock lock(&queue_mu_);
-    if (!stopping_) {
+    if (!stopping_ && failed_.ok()) {
       queue_.push_back(std::move(command));
       return;
     }
+    refused = !failed_.ok() ? failed_ : absl::UnavailableError("the server is shutting down");
   }
-  command.done(absl::UnavailableError("the server is shutting down"));
+  command.done(refused);
 }
 
 absl::StatusOr<std::string> Sequencer::Execute(Command command) {
@@ -114,26 +117,11 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
   for (Command& cmd : group) {
     const std::string fingerprint = cmd.request_id.empty() ? "" : Fingerprint(cmd);
     if (!cmd.request_id.empty()) {
-      auto key = std::make_pair(cmd.principal, cmd.request_id);
-      if (keys_in_group.count(key)) {  // a concurrent retry: answer it next round
-        deferred.push_back(std::move(cmd));
+      if (keys_in_group.count({cmd.principal, cmd.request_id})) {
+        deferred.push_back(std::move(cmd));  // a concurrent retry: answer it next round
         continue;
       }
-      auto record = log_->LookupRequest(cmd.principal, cmd.request_id);
-      if (!record.ok()) {
-        cmd.done(record.status());
-        continue;
-      }
-      if (record->has_value()) {
-        if ((*record)->fingerprint() == fingerprint) {
-          cmd.done((*record)->response());  // the original answer; nothing written
-        } else {
-          cmd.done(absl::AlreadyExistsError(absl::StrCat(
-              "request_id: \"", cmd.request_id, "\" was already used for a different request (",
-              (*record)->method(), ")")));
-        }
-        continue;
-      }
+      if (AnswerRepeat(cmd, fingerprint)) continue;
     }
     absl::StatusOr<Events> events = cmd.decide(working, now);
     if (!events.ok()) {
@@ -141,7 +129,12 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       continue;
     }
     if (events->empty()) {  // nothing to write; answer with the group
-      answered.emplace_back(&cmd, cmd.respond(working, *events));
+      std::string response = cmd.respond(working, *events);
+      if (!cmd.request_id.empty()) {
+        RememberNoop(cmd, fingerprint, response);
+        keys_in_group.insert({cmd.principal, cmd.request_id});
+      }
+      answered.emplace_back(&cmd, std::move(response));
       continue;
     }
     engine::State trial = working;
@@ -183,11 +176,21 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       written = absl::InternalError("log head and state disagree after append");
     }
     if (!written.ok()) {
-      // Nothing of this group is durable: answer every command with the
-      // error and keep the state as it was before the group.
-      for (auto& [cmd, _] : answered) {
-        cmd->done(absl::UnavailableError(absl::StrCat("write failed: ", written.message())));
+      // Whether the batch reached the disk is unknown: answer every command
+      // of the group and every later one UNAVAILABLE, keep the state as it
+      // was, and let a restart find out what the log holds.
+      const absl::Status failure = absl::UnavailableError(absl::StrCat(
+          "the event log failed (", written.message(), "); restart the server"));
+      {
+        absl::MutexLock lock(&queue_mu_);
+        failed_ = failure;
+        for (Command& queued : queue_) deferred.push_back(std::move(queued));
+        queue_.clear();
       }
+      for (auto& [cmd, _] : answered) cmd->done(failure);
+      for (Command& later : deferred) later.done(failure);
+      deferred.clear();
+      if (on_failure_) on_failure_(failure);
       return;
     }
     absl::MutexLock lock(&snapshot_mu_);
@@ -196,6 +199,43 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
     stats_.commands += writes.size();
   }
   for (auto& [cmd, response] : answered) cmd->done(std::move(response));
+}
+
+bool Sequencer::AnswerRepeat(Command& cmd, const std::string& fingerprint) {
+  auto reply = [&](const std::string& stored_fingerprint, const std::string& method,
+                   const std::string& response) {
+    if (stored_fingerprint == fingerprint) {
+      cmd.done(response);  // the original answer; nothing written
+    } else {
+      cmd.done(absl::AlreadyExistsError(absl::StrCat(
+          "request_id: \"", cmd.request_id, "\" was already used for a different request (",
+          method, ")")));
+    }
+  };
+  auto noop = noop_records_.find({cmd.principal, cmd.request_id});
+  if (noop != noop_records_.end()) {
+    reply(noop->second.fingerprint, cmd.method, noop->second.response);
+    return true;
+  }
+  auto record = log_->LookupRequest(cmd.principal, cmd.request_id);
+  if (!record.ok()) {
+    cmd.done(record.status());
+    return true;
+  }
+  if (!record->has_value()) return false;
+  reply((*record)->fingerprint(), (*record)->method(), (*record)->response());
+  return true;
+}
+
+void Sequencer::RememberNoop(const Command& cmd, const std::string& fingerprint,
+                             const std::string& response) {
+  auto key = std::make_pair(cmd.principal, cmd.request_id);
+  if (noop_records_.size() >= kMaxNoopRecords) {
+    noop_records_.erase(noop_order_.front());
+    noop_order_.pop_front();
+  }
+  noop_records_[key] = NoopRecord{fingerprint, response};
+  noop_order_.push_back(std::move(key));
 }
 
 }  // namespace duban::services

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,8 +57,13 @@ class Sequencer {
   };
 
   // Replays `log` into a fresh state and starts the writer thread.
-  // `log` and `clock` must outlive the sequencer.
-  static absl::StatusOr<std::unique_ptr<Sequencer>> Start(storage::EventLog* log, Clock* clock);
+  // `log` and `clock` must outlive the sequencer. If a write to the log ever
+  // fails, every later command is answered UNAVAILABLE (the log cannot know
+  // whether the failed batch reached the disk: a restart finds out) and
+  // `on_failure` is called once, on the writer thread.
+  static absl::StatusOr<std::unique_ptr<Sequencer>> Start(
+      storage::EventLog* log, Clock* clock,
+      std::function<void(const absl::Status&)> on_failure = nullptr);
 
   // Finishes every command already submitted, then stops the writer.
   ~Sequencer();
@@ -75,6 +81,22 @@ class Sequencer {
   Sequencer(storage::EventLog* log, Clock* clock, engine::State state);
   void Run();
   void ProcessGroup(std::deque<Command>& group, std::deque<Command>& deferred);
+  // Answers a command whose request id was seen before, if it was.
+  bool AnswerRepeat(Command& cmd, const std::string& fingerprint);
+  void RememberNoop(const Command& cmd, const std::string& fingerprint,
+                    const std::string& response);
+
+  // Requests that changed nothing are not written (an unchanged re-import
+  // writes nothing), so their ids are remembered here, in memory only:
+  // a retry gets the same answer, a different request with the id is refused.
+  struct NoopRecord {
+    std::string fingerprint;
+    std::string response;
+  };
+  static constexpr size_t kMaxNoopRecords = 100000;
+  std::map<std::pair<std::string, std::string>, NoopRecord> noop_records_;  // writer only
+  std::deque<std::pair<std::string, std::string>> noop_order_;             // writer only
+  std::function<void(const absl::Status&)> on_failure_;
 
   storage::EventLog* const log_;
   Clock* const clock_;
@@ -82,6 +104,7 @@ class Sequencer {
   mutable absl::Mutex queue_mu_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  absl::Status failed_ ABSL_GUARDED_BY(queue_mu_);  // set once a log write failed
 
   mutable absl::Mutex snapshot_mu_;  // held only to copy or swap the pointer
   std::shared_ptr<const engine::State> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);

@@ -1,6 +1,7 @@
 #include "services/sequencer.h"
 
 #include <atomic>
+#include <optional>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -178,6 +179,82 @@ TEST_F(SequencerTest, ReopenRestoresTheSameState) {
   const uint64_t seq = log_->head().seq;
   EXPECT_TRUE(seq_->Execute(Assign("a", 3, "drc", duban::v1::SUPPORT)).ok());
   EXPECT_EQ(log_->head().seq, seq);
+}
+
+TEST_F(SequencerTest, RequestsThatChangeNothingKeepTheirIdButWriteNothing) {
+  // Importing the same document again changes nothing.
+  auto import = [](std::string text) {
+    duban::v1::PlanDocument doc = engine::testing::TestPlan();
+    doc.mutable_tasks(0)->set_text(std::move(text));
+    Sequencer::Command cmd = ImportPlanCommand(doc, {});
+    cmd.method = "ImportPlan";
+    cmd.principal = "admin";
+    cmd.request_id = "imp-1";
+    cmd.request_bytes = doc.SerializeAsString();
+    return cmd;
+  };
+  const std::string same = engine::testing::TestPlan().tasks(0).text();
+  const uint64_t head = log_->head().seq;
+  auto first = seq_->Execute(import(same));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(log_->head().seq, head);
+  auto retry = seq_->Execute(import(same));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(*retry, *first);
+  auto changed = seq_->Execute(import("改过的任务一。"));
+  EXPECT_EQ(changed.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(log_->head().seq, head);
+}
+
+// A log whose appends fail once told to: the disk is gone.
+class BreakableLog : public storage::EventLog {
+ public:
+  explicit BreakableLog(storage::EventLog* inner) : inner_(inner) {}
+  Head head() const override { return inner_->head(); }
+  absl::Status Append(std::vector<CommandWrite>* writes) override {
+    if (broken) return absl::InternalError("disk on fire");
+    return inner_->Append(writes);
+  }
+  absl::StatusOr<std::optional<duban::v1::RequestRecord>> LookupRequest(
+      const std::string& principal, const std::string& request_id) const override {
+    return inner_->LookupRequest(principal, request_id);
+  }
+  absl::Status Read(uint64_t from, uint64_t to,
+                    const std::function<bool(const duban::v1::Event&)>& fn) const override {
+    return inner_->Read(from, to, fn);
+  }
+  absl::StatusOr<std::string> EventHash(uint64_t seq) const override {
+    return inner_->EventHash(seq);
+  }
+  absl::Status Verify() const override { return inner_->Verify(); }
+  std::atomic<bool> broken{false};
+
+ private:
+  storage::EventLog* inner_;
+};
+
+TEST_F(SequencerTest, AFailedWriteRefusesEverythingAfter) {
+  seq_.reset();
+  BreakableLog breakable(log_.get());
+  absl::Status reported;
+  auto started = Sequencer::Start(&breakable, &clock_,
+                                  [&](const absl::Status& why) { reported = why; });
+  ASSERT_TRUE(started.ok());
+  seq_ = std::move(*started);
+  ASSERT_TRUE(seq_->Execute(Assign("ok", 3, "drc", duban::v1::SUPPORT)).ok());
+  const uint64_t head = log_->head().seq;
+  const uint64_t state_seq = seq_->snapshot()->seq();
+  breakable.broken = true;
+  auto failed = seq_->Execute(Assign("f1", 2, "gov-a", duban::v1::SUPPORT));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(failed.status().message(), HasSubstr("disk on fire"));
+  EXPECT_EQ(reported.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(seq_->snapshot()->seq(), state_seq);  // the state did not move
+  breakable.broken = false;  // even if the disk comes back: restart first
+  EXPECT_EQ(seq_->Execute(Assign("f2", 2, "gov-b", duban::v1::SUPPORT)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(log_->head().seq, head);
+  seq_.reset();
 }
 
 TEST_F(SequencerTest, ReadersKeepTheirSnapshot) {

@@ -10,13 +10,17 @@
 #include <sstream>
 
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
+#include "engine/plan_parser.h"
 #include "services/auth.h"
 #include "storage/status_macros.h"
 
@@ -38,6 +42,14 @@ absl::Status WritePrivateFile(const std::string& path, const std::string& conten
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   }
+  // Make the rename itself durable before anything depends on the file.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    if (dfd >= 0) ::close(dfd);
+    return absl::InternalError(absl::StrCat("cannot sync the folder of ", path, ": ", strerror(errno)));
+  }
+  ::close(dfd);
   return absl::OkStatus();
 }
 
@@ -68,6 +80,35 @@ absl::StatusOr<bool> EnsureAdminCredential(Sequencer* seq, const std::string& to
   return true;
 }
 
+// The parser's warnings for the source text shipped beside a reviewed plan
+// document (source.txt, agencies.textproto), so the import records them too.
+// None if the folder has no source; a warning if the two disagree.
+absl::StatusOr<std::vector<duban::v1::ImportWarning>> SourceWarnings(
+    const std::filesystem::path& folder, const duban::v1::PlanDocument& doc) {
+  std::vector<duban::v1::ImportWarning> warnings;
+  const auto source = folder / "source.txt";
+  const auto registry_path = folder / "agencies.textproto";
+  if (!std::filesystem::exists(source) || !std::filesystem::exists(registry_path)) {
+    return warnings;
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFile(source.string()));
+  ASSIGN_OR_RETURN(std::string registry_text, ReadFile(registry_path.string()));
+  duban::v1::AgencyRegistry registry;
+  if (!google::protobuf::TextFormat::ParseFromString(registry_text, &registry)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(registry_path.string(), ": not an AgencyRegistry in text format"));
+  }
+  ASSIGN_OR_RETURN(engine::ParsedPlan parsed, engine::ParsePlanText(text, registry, doc.plan_id()));
+  warnings = std::move(parsed.warnings);
+  if (!google::protobuf::util::MessageDifferencer::Equals(parsed.document, doc)) {
+    duban::v1::ImportWarning& w = warnings.emplace_back();
+    w.set_where(folder.filename().string());
+    w.set_message("the reviewed plan.textproto differs from what the parser reads in source.txt; "
+                  "the reviewed document was imported");
+  }
+  return warnings;
+}
+
 // Imports the plan document at `path` unless its plan is already in the log.
 absl::StatusOr<std::string> ImportShippedPlan(Sequencer* seq, const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
@@ -78,15 +119,22 @@ absl::StatusOr<std::string> ImportShippedPlan(Sequencer* seq, const std::string&
   if (seq->snapshot()->FindPlan(doc.plan_id()) != nullptr) {
     return absl::StrCat("plan ", doc.plan_id(), " already in the log");
   }
-  Sequencer::Command cmd = ImportPlanCommand(doc, {});
+  ASSIGN_OR_RETURN(std::vector<duban::v1::ImportWarning> warnings,
+                   SourceWarnings(std::filesystem::path(path).parent_path(), doc));
+  Sequencer::Command cmd = ImportPlanCommand(doc, std::move(warnings));
   cmd.method = "ImportPlan";
   cmd.principal = "system";
   ASSIGN_OR_RETURN(std::string answer, seq->Execute(std::move(cmd)));
   duban::v1::ImportPlanResponse resp;
   resp.ParseFromString(answer);
-  return absl::StrCat("imported plan ", doc.plan_id(), " (", resp.plan().task_count(), " tasks, ",
-                      resp.plan().indicator_count(), " indicators, ", resp.plan().agency_count(),
-                      " agencies; events ", resp.first_seq(), "–", resp.last_seq(), ") from ", path);
+  std::string report = absl::StrCat(
+      "imported plan ", doc.plan_id(), " (", resp.plan().task_count(), " tasks, ",
+      resp.plan().indicator_count(), " indicators, ", resp.plan().agency_count(),
+      " agencies; events ", resp.first_seq(), "–", resp.last_seq(), ") from ", path);
+  for (const auto& w : resp.warnings()) {
+    absl::StrAppend(&report, "\n  warning: ", w.where(), ": ", w.message());
+  }
+  return report;
 }
 
 }  // namespace
@@ -101,7 +149,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   ::chmod(options.data_dir.c_str(), 0700);
   ASSIGN_OR_RETURN(s->log_, storage::EventLog::Open({.path = options.data_dir + "/log"}));
-  ASSIGN_OR_RETURN(s->sequencer_, Sequencer::Start(s->log_.get(), &s->clock_));
+  ASSIGN_OR_RETURN(s->sequencer_,
+                   Sequencer::Start(s->log_.get(), &s->clock_,
+                                    [server = s.get()](const absl::Status& why) {
+                                      server->MarkUnhealthy(why);
+                                    }));
 
   s->admin_token_path_ = options.data_dir + "/admin.token";
   ASSIGN_OR_RETURN(s->created_admin_token_,
@@ -122,6 +174,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
                                                " (address in use or not local?)"));
   }
+  s->serving_.store(s->grpc_.get());
+  if (s->unhealthy_.load()) s->grpc_->GetHealthCheckService()->SetServingStatus(false);
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = absl::StrCat(host, ":", s->port_);
   if (!options.port_file.empty()) {
@@ -131,6 +185,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() { Shutdown(); }
+
+void Server::MarkUnhealthy(const absl::Status& why) {
+  spdlog::error("{}: writes refused, health NOT_SERVING", std::string(why.message()));
+  unhealthy_.store(true);
+  if (grpc::Server* g = serving_.load()) g->GetHealthCheckService()->SetServingStatus(false);
+}
 
 void Server::Shutdown() {
   if (grpc_) {

@@ -9,6 +9,7 @@
 #ifndef DUBAN_SERVICES_SERVER_H_
 #define DUBAN_SERVICES_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -47,12 +48,16 @@ class Server {
 
  private:
   Server() = default;
+  // After a failed log write: health answers NOT_SERVING from then on.
+  void MarkUnhealthy(const absl::Status& why);
 
   SystemClock clock_;
   std::unique_ptr<storage::EventLog> log_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AssignmentServiceImpl> assignment_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::atomic<grpc::Server*> serving_{nullptr};  // grpc_ once started
+  std::atomic<bool> unhealthy_{false};
   std::string address_;
   int port_ = 0;
   std::string admin_token_path_;

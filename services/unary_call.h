@@ -61,10 +61,12 @@ class UnaryCall {
     grpc::ServerUnaryReactor* reactor = call->reactor_;
     std::string bytes;
     std::vector<grpc::Slice> slices;
-    if (in->Dump(&slices).ok()) {
-      for (const grpc::Slice& s : slices) {
-        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
+    if (!in->Dump(&slices).ok()) {
+      call->Finish(absl::InternalError("request: could not read the request bytes"));
+      return reactor;
+    }
+    for (const grpc::Slice& s : slices) {
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
     }
     if (!call->request_.ParseFromString(bytes)) {
       call->Finish(DescribeParseFailure(bytes, Request::default_instance()));
