@@ -187,10 +187,10 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
         for (Command& queued : queue_) deferred.push_back(std::move(queued));
         queue_.clear();
       }
+      if (on_failure_) on_failure_(failure);
       for (auto& [cmd, _] : answered) cmd->done(failure);
       for (Command& later : deferred) later.done(failure);
       deferred.clear();
-      if (on_failure_) on_failure_(failure);
       return;
     }
     absl::MutexLock lock(&snapshot_mu_);
