@@ -533,6 +533,7 @@ absl::StatusOr<std::vector<Event>> DecideAssign(const State& state,
   p->set_role(req.role());
   p->set_reason(req.reason());
   p->set_previous_role(now ? now->role() : duban::v1::ROLE_UNSPECIFIED);
+  if (now != nullptr) p->set_via_group_id(now->via_group_id());  // still came from the group
   return std::vector<Event>{std::move(e)};
 }
 

@@ -84,6 +84,11 @@ Sequencer::Stats Sequencer::stats() const {
   return stats_;
 }
 
+size_t Sequencer::queued() const {
+  absl::MutexLock lock(&queue_mu_);
+  return queue_.size();
+}
+
 void Sequencer::Run() {
   std::deque<Command> deferred;
   while (true) {

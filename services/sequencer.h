@@ -76,6 +76,8 @@ class Sequencer {
   std::shared_ptr<const engine::State> snapshot() const;
 
   Stats stats() const;
+  // Commands waiting for the writer.
+  size_t queued() const;
 
  private:
   Sequencer(storage::EventLog* log, Clock* clock, engine::State state);

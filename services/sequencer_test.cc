@@ -123,7 +123,9 @@ TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
   absl::Notification release;
   Sequencer::Command blocker = Assign("blocker", 3, "drc", duban::v1::SUPPORT);
   auto inner = blocker.decide;
-  blocker.decide = [&release, inner](const engine::State& s, absl::Time t) {
+  absl::Notification entered;
+  blocker.decide = [&entered, &release, inner](const engine::State& s, absl::Time t) {
+    entered.Notify();
     release.WaitForNotification();
     return inner(s, t);
   };
@@ -134,6 +136,7 @@ TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
     blocker_done.Notify();
   };
   seq_->Submit(std::move(blocker));
+  entered.WaitForNotification();  // the writer is now held inside the blocker
   constexpr int kWriters = 40;
   std::vector<std::thread> threads;
   std::atomic<int> answered{0};
@@ -146,8 +149,12 @@ TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
       if (r.ok() || r.status().code() == absl::StatusCode::kAlreadyExists) ++answered;
     });
   }
-  // Give the threads time to queue behind the held writer, then let it go.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until every writer is queued behind the held one, then let it go.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (seq_->queued() < kWriters && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(seq_->queued(), static_cast<size_t>(kWriters));
   release.Notify();
   for (auto& t : threads) t.join();
   blocker_done.WaitForNotification();
@@ -157,6 +164,7 @@ TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
   const uint64_t batches = after.batches - before.batches;
   EXPECT_GE(commands, 2u);
   EXPECT_LT(batches, commands) << "every command paid its own fsync";
+  EXPECT_LE(batches, 2u) << "the held command's batch, then one for all queued behind it";
   EXPECT_TRUE(log_->Verify().ok());
 }
 
