@@ -87,12 +87,6 @@ bool SamePlanMeta(const duban::v1::Plan& a, const duban::v1::Plan& b) {
   return MessageDifferencer::Equals(x, y);
 }
 
-const Responsibility* FindResponsibility(const Task& t, const std::string& agency_id) {
-  for (const auto& r : t.responsibilities()) {
-    if (r.agency_id() == agency_id) return &r;
-  }
-  return nullptr;
-}
 
 const Task* FindDocTask(const PlanDocument& doc, int32_t number) {
   for (const auto& t : doc.tasks()) {
@@ -306,6 +300,19 @@ absl::Status ValidateDocument(const PlanDocument& doc) {
     }
     RETURN_IF_ERROR(CheckFinite(absl::StrCat(base, "target_value"), ind.target_value()));
     RETURN_IF_ERROR(CheckFinite(absl::StrCat(base, "baseline.value"), ind.baseline().value()));
+    std::set<std::string> answering;
+    for (int k = 0; k < ind.responsible_agency_ids_size(); ++k) {
+      const std::string& id = ind.responsible_agency_ids(k);
+      const std::string field = absl::StrCat(base, "responsible_agency_ids[", k, "]");
+      if (agency_ids.count(id) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": unknown agency \"", id, "\""));
+      }
+      if (!answering.insert(id).second) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": \"", id, "\" listed twice"));
+      }
+    }
+    RETURN_IF_ERROR(CheckText(absl::StrCat(base, "responsibility_source"),
+                              ind.responsibility_source(), {kMaxReasonBytes, false, true}));
     RETURN_IF_ERROR(CheckText(absl::StrCat(base, "baseline.text"), ind.baseline().text(),
                               {kMaxNameBytes, false}));
     if (!duban::v1::TargetKind_IsValid(ind.baseline().kind())) {

@@ -35,6 +35,30 @@ std::string ConvenerOf(const Task& task) {
 
 bool HasResponsibleAgency(const Task& task) { return !ConvenerOf(task).empty(); }
 
+const duban::v1::Responsibility* FindResponsibility(const Task& task,
+                                                    const std::string& agency_id) {
+  for (const auto& r : task.responsibilities()) {
+    if (r.agency_id() == agency_id) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> TaskReporters(const Task& task) {
+  std::vector<std::string> leads;
+  for (const auto& r : task.responsibilities()) {
+    if (r.role() == duban::v1::LEAD) leads.push_back(r.agency_id());
+  }
+  if (leads.empty() && !ConvenerOf(task).empty()) leads.push_back(ConvenerOf(task));
+  return leads;
+}
+
+duban::v1::ReportKind ReportKindFor(const Task& task, const std::string& agency_id) {
+  for (const std::string& id : TaskReporters(task)) {
+    if (id == agency_id) return duban::v1::TASK_REPORT;
+  }
+  return duban::v1::CONTRIBUTION;
+}
+
 duban::v1::Plan PlanState::Summary() const {
   duban::v1::Plan out = plan;
   out.set_task_count(static_cast<int32_t>(tasks.size()));
@@ -51,6 +75,22 @@ const duban::v1::Agency* PlanState::FindAgency(const std::string& id) const {
 const Task* PlanState::FindTask(int32_t number) const {
   auto it = tasks.find(number);
   return it == tasks.end() ? nullptr : &it->second;
+}
+
+const duban::v1::Indicator* PlanState::FindIndicator(int32_t number) const {
+  auto it = indicators.find(number);
+  return it == indicators.end() ? nullptr : &it->second;
+}
+
+const duban::v1::ProgressReport* PlanState::LatestReport(int32_t task, int32_t year,
+                                                         const std::string& agency_id) const {
+  auto it = progress.find(ProgressKey{task, year, agency_id});
+  return it == progress.end() || it->second.empty() ? nullptr : &it->second.back();
+}
+
+const duban::v1::IndicatorValue* PlanState::LatestValue(int32_t indicator, int32_t year) const {
+  auto it = indicator_values.find(ValueKey{indicator, year});
+  return it == indicator_values.end() || it->second.empty() ? nullptr : &it->second.back();
 }
 
 const PlanState* State::FindPlan(const std::string& plan_id) const {
@@ -127,15 +167,17 @@ absl::Status State::Apply(const Event& event) {
         return Misfit(event, "credential id issued twice");
       }
       Credentials& c = MutableCredentials();
-      c.by_id[p.credential_id()] = Credential{p.credential_id(), p.principal(),
-                                              p.token_sha256(), p.label(), false};
+      c.by_id[p.credential_id()] = Credential{p.credential_id(), p.principal(), p.token_sha256(),
+                                              p.label(), false, event.seq(), 0};
       c.id_by_hash[p.token_sha256()] = p.credential_id();
       break;
     }
     case Event::kCredentialRevoked: {
       const Credential* existing = FindCredential(event.credential_revoked().credential_id());
       if (existing == nullptr) return Misfit(event, "unknown credential");
-      MutableCredentials().by_id[existing->credential_id].revoked = true;
+      Credential& revoked = MutableCredentials().by_id[existing->credential_id];
+      revoked.revoked = true;
+      revoked.revoked_seq = event.seq();
       break;
     }
     default: {
@@ -260,6 +302,36 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       rs->erase(pos);
       it->second.set_convener_agency_id(ConvenerOf(it->second));
       it->second.set_revision(seq);
+      return absl::OkStatus();
+    }
+    case Event::kProgressReported: {
+      duban::v1::ProgressReport r = e.progress_reported().report();
+      auto& history = ps.progress[PlanState::ProgressKey{r.task_number(), r.year(), r.agency_id()}];
+      if (r.revision() != history.size() + 1) {
+        if (history.empty()) ps.progress.erase({r.task_number(), r.year(), r.agency_id()});
+        return Misfit(e, absl::StrCat("report revision ", r.revision(), " does not follow ",
+                                      history.size()));
+      }
+      r.set_plan_id(e.plan_id());
+      r.set_seq(seq);
+      r.set_recorded_at_micros(e.recorded_at_micros());
+      r.set_principal(e.principal());
+      history.push_back(std::move(r));
+      return absl::OkStatus();
+    }
+    case Event::kIndicatorValueReported: {
+      duban::v1::IndicatorValue v = e.indicator_value_reported().value();
+      auto& history = ps.indicator_values[PlanState::ValueKey{v.indicator_number(), v.year()}];
+      if (v.revision() != history.size() + 1) {
+        if (history.empty()) ps.indicator_values.erase({v.indicator_number(), v.year()});
+        return Misfit(e, absl::StrCat("value revision ", v.revision(), " does not follow ",
+                                      history.size()));
+      }
+      v.set_plan_id(e.plan_id());
+      v.set_seq(seq);
+      v.set_recorded_at_micros(e.recorded_at_micros());
+      v.set_principal(e.principal());
+      history.push_back(std::move(v));
       return absl::OkStatus();
     }
     case Event::kPlanImported: {

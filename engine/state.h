@@ -18,11 +18,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
+#include "duban/v1/reporting.pb.h"
 
 namespace duban::engine {
 
@@ -34,6 +37,13 @@ struct PlanState {
   std::map<std::string, duban::v1::AgencyGroup> groups;
   std::map<int32_t, duban::v1::Task> tasks;
   std::map<int32_t, duban::v1::Indicator> indicators;
+  // Progress reports by (task, year, agency), each oldest revision first.
+  using ProgressKey = std::tuple<int32_t, int32_t, std::string>;
+  std::map<ProgressKey, std::vector<duban::v1::ProgressReport>> progress;
+  // Indicator values by (indicator, year), each oldest revision first.
+  using ValueKey = std::pair<int32_t, int32_t>;
+  std::map<ValueKey, std::vector<duban::v1::IndicatorValue>> indicator_values;
+
   // The document of the last import: the next import is diffed against it.
   // Shared: it is large and changes only on import.
   std::shared_ptr<const duban::v1::PlanDocument> document =
@@ -43,6 +53,12 @@ struct PlanState {
   duban::v1::Plan Summary() const;
   const duban::v1::Agency* FindAgency(const std::string& id) const;
   const duban::v1::Task* FindTask(int32_t number) const;
+  const duban::v1::Indicator* FindIndicator(int32_t number) const;
+  // The latest report of (task, year, agency), or null.
+  const duban::v1::ProgressReport* LatestReport(int32_t task, int32_t year,
+                                                const std::string& agency_id) const;
+  // The latest value of (indicator, year), or null.
+  const duban::v1::IndicatorValue* LatestValue(int32_t indicator, int32_t year) const;
 };
 
 // A bearer credential as the log recorded it (only the token's hash).
@@ -52,6 +68,8 @@ struct Credential {
   std::string token_sha256;  // hex
   std::string label;
   bool revoked = false;
+  uint64_t issued_seq = 0;
+  uint64_t revoked_seq = 0;
 };
 
 class State {
@@ -71,6 +89,8 @@ class State {
   const Credential* FindCredential(const std::string& credential_id) const;
   // Whether any active credential exists for `principal`.
   bool HasCredentialFor(const std::string& principal) const;
+  // Every credential ever issued, by id.
+  const std::map<std::string, Credential>& credentials() const { return credentials_->by_id; }
 
  private:
   struct Credentials {
@@ -93,6 +113,14 @@ const char* RoleName(duban::v1::Role role);  // "LEAD", "SHARED", "SUPPORT"
 std::string ConvenerOf(const duban::v1::Task& task);
 // Whether the task has at least one LEAD or SHARED agency.
 bool HasResponsibleAgency(const duban::v1::Task& task);
+// The agency's responsibility on the task, or null.
+const duban::v1::Responsibility* FindResponsibility(const duban::v1::Task& task,
+                                                    const std::string& agency_id);
+// A report from this agency is the task's report (its LEAD, or its convener
+// where no agency leads) or a contribution.
+duban::v1::ReportKind ReportKindFor(const duban::v1::Task& task, const std::string& agency_id);
+// The agencies whose report is the task's report: its LEADs, else its convener.
+std::vector<std::string> TaskReporters(const duban::v1::Task& task);
 
 }  // namespace duban::engine
 
