@@ -10,6 +10,7 @@
 #include "engine/plan_parser.h"
 #include "engine/validate.h"
 #include "services/auth.h"
+#include "services/rpc.h"
 #include "services/grpc_status.h"
 #include "storage/status_macros.h"
 
@@ -24,60 +25,16 @@ namespace {
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-absl::StatusOr<Principal> Caller(CallbackServerContext* ctx, const engine::State& state,
-                                 Permission permission) {
-  ASSIGN_OR_RETURN(Principal who, Authenticate(ctx->client_metadata(), state));
-  RETURN_IF_ERROR(Authorize(who, permission));
-  return who;
-}
-
-// Authenticates and authorizes a read, then answers from the snapshot:
-// fn(state, request, response) -> absl::Status.
-template <typename Call, typename Fn>
-void Read(Sequencer* seq, Call* call, Fn fn, Permission permission = Permission::kReadPlan) {
-  const std::shared_ptr<const engine::State> state = seq->snapshot();
-  absl::Status status = Caller(call->context(), *state, permission).status();
-  call->Finish(status.ok() ? fn(*state, call->request(), call->response()) : status);
-}
-
-// Authenticates and authorizes a write, checks its request id, and hands the
-// command to the sequencer; the RPC is answered when the events are durable.
-template <typename Call>
-void Write(Sequencer* seq, Call* call, const char* method, Sequencer::Command cmd) {
-  absl::StatusOr<Principal> who =
-      Caller(call->context(), *seq->snapshot(), Permission::kManagePlan);
-  if (!who.ok()) return call->Finish(who.status());
-  const auto& req = call->request();
-  absl::Status valid_id = engine::CheckRequestId("request_id", req.request_id());
-  if (!valid_id.ok()) return call->Finish(valid_id);
-  cmd.principal = who->name();
-  cmd.method = method;
-  cmd.request_id = req.request_id();
-  cmd.request_bytes = req.SerializeAsString();
-  cmd.done = [call](absl::StatusOr<std::string> answer) {
-    if (answer.ok() && !call->response()->ParseFromString(*answer)) {
-      answer = absl::InternalError("stored answer does not parse");
-    }
-    call->Finish(answer.status());
-  };
-  seq->Submit(std::move(cmd));
-}
-
 // The task as it stands after a responsibility command.
 Sequencer::Command TaskCommand(
     std::string plan_id, int32_t task_number,
     std::function<absl::StatusOr<Sequencer::Events>(const engine::State&)> decide) {
-  Sequencer::Command cmd;
-  cmd.decide = [decide = std::move(decide)](const engine::State& s, absl::Time) {
-    return decide(s);
-  };
-  cmd.respond = [plan_id = std::move(plan_id), task_number](const engine::State& s,
-                                                            const Sequencer::Events&) {
+  return MakeCommand(std::move(decide), [plan_id = std::move(plan_id), task_number](
+                                            const engine::State& s, const Sequencer::Events&) {
     const engine::PlanState* plan = s.FindPlan(plan_id);
     const duban::v1::Task* task = plan ? plan->FindTask(task_number) : nullptr;
-    return task ? task->SerializeAsString() : std::string();
-  };
-  return cmd;
+    return task ? *task : duban::v1::Task();
+  });
 }
 
 absl::StatusOr<engine::ParsedPlan> DocumentOf(const duban::v1::ImportPlanRequest& req) {
@@ -158,31 +115,33 @@ ServerUnaryReactor* AssignmentServiceImpl::ImportPlan(CallbackServerContext* ctx
                                                       const ByteBuffer* in, ByteBuffer* out) {
   return Serve<ImportPlanRequest, ImportPlanResponse>(ctx, in, out, [this](auto* call) {
     // Authenticate before spending any work on the request.
-    absl::Status allowed =
-        Caller(call->context(), *sequencer_->snapshot(), Permission::kManagePlan).status();
-    if (!allowed.ok()) return call->Finish(allowed);
+    std::optional<Principal> who =
+        Authorized(*sequencer_->snapshot(), call, Permission::kManagePlan);
+    if (!who) return;
     absl::StatusOr<engine::ParsedPlan> parsed = DocumentOf(call->request());
     if (!parsed.ok()) return call->Finish(parsed.status());
     if (call->request().dry_run()) {
-      return Read(sequencer_, call, [&](const engine::State& s, const ImportPlanRequest& req,
-                                        ImportPlanResponse* resp) -> absl::Status {
-        ASSIGN_OR_RETURN(engine::ImportDecision d,
-                         engine::DecideImport(s, parsed->document, parsed->warnings));
-        FillImportResponse(s, req.plan_id(), d, {}, resp);
-        resp->set_changed(!d.events.empty());
-        return absl::OkStatus();
-      }, Permission::kManagePlan);
+      return Read(sequencer_, call, Permission::kManagePlan,
+                  [&](const engine::State& s, const Principal&) -> absl::Status {
+                    ASSIGN_OR_RETURN(engine::ImportDecision d,
+                                     engine::DecideImport(s, parsed->document, parsed->warnings));
+                    FillImportResponse(s, call->request().plan_id(), d, {}, call->response());
+                    call->response()->set_changed(!d.events.empty());
+                    return absl::OkStatus();
+                  });
     }
-    Write(sequencer_, call, "ImportPlan",
-          ImportPlanCommand(std::move(parsed->document), std::move(parsed->warnings)));
+    Submit(sequencer_, call, "ImportPlan", *who,
+           ImportPlanCommand(std::move(parsed->document), std::move(parsed->warnings)));
   });
 }
 
 ServerUnaryReactor* AssignmentServiceImpl::GetPlan(CallbackServerContext* ctx, const ByteBuffer* in,
                                                    ByteBuffer* out) {
   return Serve<GetPlanRequest, duban::v1::Plan>(ctx, in, out, [this](auto* call) {
-    Read(sequencer_, call, [](const engine::State& s, const GetPlanRequest& req,
-                              duban::v1::Plan* resp) -> absl::Status {
+    const GetPlanRequest& req = call->request();
+    duban::v1::Plan* resp = call->response();
+    Read(sequencer_, call, Permission::kReadPlan,
+         [&](const engine::State& s, const Principal&) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
       *resp = plan->Summary();
       return absl::OkStatus();
@@ -235,14 +194,20 @@ absl::Status ListTasksFrom(const engine::State& s, const ListTasksRequest& req,
 ServerUnaryReactor* AssignmentServiceImpl::ListTasks(CallbackServerContext* ctx,
                                                      const ByteBuffer* in, ByteBuffer* out) {
   return Serve<ListTasksRequest, ListTasksResponse>(
-      ctx, in, out, [this](auto* call) { Read(sequencer_, call, ListTasksFrom); });
+      ctx, in, out, [this](auto* call) {
+        Read(sequencer_, call, Permission::kReadPlan, [call](const engine::State& s, const Principal&) {
+          return ListTasksFrom(s, call->request(), call->response());
+        });
+      });
 }
 
 ServerUnaryReactor* AssignmentServiceImpl::GetTask(CallbackServerContext* ctx, const ByteBuffer* in,
                                                    ByteBuffer* out) {
   return Serve<GetTaskRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
-    Read(sequencer_, call, [](const engine::State& s, const GetTaskRequest& req,
-                              duban::v1::Task* resp) -> absl::Status {
+    const GetTaskRequest& req = call->request();
+    duban::v1::Task* resp = call->response();
+    Read(sequencer_, call, Permission::kReadPlan,
+         [&](const engine::State& s, const Principal&) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
       ASSIGN_OR_RETURN(const duban::v1::Task* task, engine::RequireTask(*plan, req.number(), "number"));
       *resp = *task;
@@ -254,8 +219,10 @@ ServerUnaryReactor* AssignmentServiceImpl::GetTask(CallbackServerContext* ctx, c
 ServerUnaryReactor* AssignmentServiceImpl::ListAgencies(CallbackServerContext* ctx,
                                                         const ByteBuffer* in, ByteBuffer* out) {
   return Serve<ListAgenciesRequest, ListAgenciesResponse>(ctx, in, out, [this](auto* call) {
-    Read(sequencer_, call, [](const engine::State& s, const ListAgenciesRequest& req,
-                              ListAgenciesResponse* resp) -> absl::Status {
+    const ListAgenciesRequest& req = call->request();
+    ListAgenciesResponse* resp = call->response();
+    Read(sequencer_, call, Permission::kReadPlan,
+         [&](const engine::State& s, const Principal&) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
       for (const std::string& id : plan->agency_order) *resp->add_agencies() = plan->agencies.at(id);
       for (const auto& [_, g] : plan->groups) *resp->add_groups() = g;
@@ -267,8 +234,10 @@ ServerUnaryReactor* AssignmentServiceImpl::ListAgencies(CallbackServerContext* c
 ServerUnaryReactor* AssignmentServiceImpl::ListIndicators(CallbackServerContext* ctx,
                                                           const ByteBuffer* in, ByteBuffer* out) {
   return Serve<ListIndicatorsRequest, ListIndicatorsResponse>(ctx, in, out, [this](auto* call) {
-    Read(sequencer_, call, [](const engine::State& s, const ListIndicatorsRequest& req,
-                              ListIndicatorsResponse* resp) -> absl::Status {
+    const ListIndicatorsRequest& req = call->request();
+    ListIndicatorsResponse* resp = call->response();
+    Read(sequencer_, call, Permission::kReadPlan,
+         [&](const engine::State& s, const Principal&) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
       for (const auto& [_, ind] : plan->indicators) *resp->add_indicators() = ind;
       return absl::OkStatus();
@@ -281,7 +250,7 @@ ServerUnaryReactor* AssignmentServiceImpl::AssignResponsibility(CallbackServerCo
                                                                 ByteBuffer* out) {
   return Serve<AssignResponsibilityRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
     const auto& r = call->request();
-    Write(sequencer_, call, "AssignResponsibility",
+    Write(sequencer_, call, "AssignResponsibility", Permission::kManagePlan,
           TaskCommand(r.plan_id(), r.task_number(),
                       [r](const engine::State& s) { return engine::DecideAssign(s, r); }));
   });
@@ -292,7 +261,7 @@ ServerUnaryReactor* AssignmentServiceImpl::RevokeResponsibility(CallbackServerCo
                                                                 ByteBuffer* out) {
   return Serve<RevokeResponsibilityRequest, duban::v1::Task>(ctx, in, out, [this](auto* call) {
     const auto& r = call->request();
-    Write(sequencer_, call, "RevokeResponsibility",
+    Write(sequencer_, call, "RevokeResponsibility", Permission::kManagePlan,
           TaskCommand(r.plan_id(), r.task_number(),
                       [r](const engine::State& s) { return engine::DecideRevoke(s, r); }));
   });

@@ -46,17 +46,26 @@ absl::StatusOr<Principal> Principal::Parse(const std::string& name) {
 
 absl::Status Authorize(const Principal& principal, Permission permission) {
   using Kind = Principal::Kind;
+  const bool admin = principal.kind == Kind::kAdmin || principal.kind == Kind::kSystem;
+  const char* needs = "the admin credential";
   switch (permission) {
     case Permission::kReadPlan:
       return absl::OkStatus();  // every authenticated principal reads the plan
     case Permission::kManagePlan:
-      if (principal.kind == Kind::kAdmin || principal.kind == Kind::kSystem) {
-        return absl::OkStatus();
-      }
+    case Permission::kManageCredentials:
+      if (admin) return absl::OkStatus();
+      break;
+    case Permission::kReport:
+      if (admin || principal.kind == Kind::kAgency) return absl::OkStatus();
+      needs = "an agency's credential (supervisors and auditors do not report)";
+      break;
+    case Permission::kReadAllReports:
+      if (principal.kind != Kind::kAgency) return absl::OkStatus();
+      needs = "a supervisor's, auditor's or admin credential";
       break;
   }
   return absl::PermissionDeniedError(
-      absl::StrCat(principal.name(), " may not do this: it needs the admin credential"));
+      absl::StrCat(principal.name(), " may not do this: it needs ", needs));
 }
 
 std::string TokenHash(const std::string& token) {
@@ -72,9 +81,21 @@ NewToken MintToken() {
 
 absl::StatusOr<Principal> Authenticate(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-    const engine::State& state) {
+    const grpc::AuthContext* auth_context, const engine::State& state) {
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
+    if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
+      for (const grpc::string_ref& cn : auth_context->FindPropertyValues("x509_common_name")) {
+        absl::StatusOr<Principal> p = Principal::Parse(std::string(cn.data(), cn.size()));
+        if (p.ok() && p->kind != Principal::Kind::kSystem) {
+          p->credential_id = "tls-client-certificate";
+          return p;
+        }
+        return absl::UnauthenticatedError(absl::StrCat(
+            "the client certificate's common name \"", std::string(cn.data(), cn.size()),
+            "\" is not a principal (admin, supervisor, auditor or agency:<id>)"));
+      }
+    }
     return absl::UnauthenticatedError(
         "no credentials: send the metadata 'authorization: Bearer <token>'");
   }

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include <grpcpp/security/auth_context.h>
 #include <grpcpp/support/string_ref.h>
 
 #include "absl/status/statusor.h"
@@ -32,18 +33,25 @@ struct Principal {
 };
 
 // What a call wants to do; Authorize decides whether the principal may.
+// Rules that depend on the plan (an agency reports only on its own tasks and
+// indicators) are checked where the plan is at hand.
 enum class Permission {
-  kReadPlan,    // the plan, its matrix, agencies and indicators
-  kManagePlan,  // import plans, assign and revoke responsibilities
+  kReadPlan,           // the plan, its matrix, agencies and indicators: everyone
+  kManagePlan,         // import plans, assign and revoke responsibilities: admin
+  kManageCredentials,  // issue, revoke and list credentials: admin
+  kReport,             // submit progress and indicator values: agencies, admin on their behalf
+  kReadAllReports,     // every task's progress, every series: admin, supervisor, auditor
 };
 
 absl::Status Authorize(const Principal& principal, Permission permission);
 
-// The principal behind the `authorization: Bearer <token>` metadata, or
-// UNAUTHENTICATED saying what is missing or wrong.
+// The principal behind the `authorization: Bearer <token>` metadata or, with
+// no token, behind a verified TLS client certificate whose common name is a
+// principal name ("agency:qh-stats", "supervisor"); UNAUTHENTICATED saying
+// what is missing or wrong otherwise.
 absl::StatusOr<Principal> Authenticate(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-    const engine::State& state);
+    const grpc::AuthContext* auth_context, const engine::State& state);
 
 // A fresh token (64 hex chars) and its hash as stored (hex SHA-256).
 struct NewToken {

@@ -27,7 +27,7 @@ TEST(AuthTest, BearerTokenMapsToItsPrincipal) {
   engine::State s = WithCredential("admin", t.token);
   const std::string header = "Bearer " + t.token;
   Metadata md{{"authorization", header}};
-  auto p = Authenticate(md, s);
+  auto p = Authenticate(md, nullptr, s);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->name(), "admin");
   EXPECT_EQ(p->credential_id, "c1");
@@ -35,11 +35,11 @@ TEST(AuthTest, BearerTokenMapsToItsPrincipal) {
 
 TEST(AuthTest, MissingOrWrongCredentialsAreUnauthenticated) {
   engine::State s = WithCredential("admin", "secret");
-  EXPECT_EQ(Authenticate(Metadata{}, s).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Authenticate(Metadata{}, nullptr, s).status().code(), absl::StatusCode::kUnauthenticated);
   Metadata wrong{{"authorization", "Bearer nope"}};
-  EXPECT_EQ(Authenticate(wrong, s).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Authenticate(wrong, nullptr, s).status().code(), absl::StatusCode::kUnauthenticated);
   Metadata basic{{"authorization", "Basic secret"}};
-  EXPECT_EQ(Authenticate(basic, s).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Authenticate(basic, nullptr, s).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
 TEST(AuthTest, PrincipalsAndPermissions) {
@@ -53,6 +53,15 @@ TEST(AuthTest, PrincipalsAndPermissions) {
   EXPECT_EQ(Authorize(*agency, Permission::kManagePlan).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(Authorize(*Principal::Parse("admin"), Permission::kManagePlan).ok());
   EXPECT_EQ(Authorize(*Principal::Parse("auditor"), Permission::kManagePlan).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Authorize(*agency, Permission::kReport).ok());
+  EXPECT_EQ(Authorize(*agency, Permission::kReadAllReports).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(*Principal::Parse("supervisor"), Permission::kReport).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Authorize(*Principal::Parse("supervisor"), Permission::kReadAllReports).ok());
+  EXPECT_TRUE(Authorize(*Principal::Parse("auditor"), Permission::kReadAllReports).ok());
+  EXPECT_EQ(Authorize(*Principal::Parse("supervisor"), Permission::kManageCredentials).code(),
             absl::StatusCode::kPermissionDenied);
 }
 

@@ -33,6 +33,16 @@ int main(int argc, char** argv) {
   app.add_flag("--no_plan_import,--no-plan-import", no_import, "do not import any plan at start");
   app.add_option("--port_file,--port-file", options.port_file,
                  "write the bound port to this file once serving");
+  app.add_option("--tls_cert,--tls-cert", options.tls_cert,
+                 "serve TLS with this certificate chain (PEM); needs --tls_key");
+  app.add_option("--tls_key,--tls-key", options.tls_key, "the TLS private key (PEM)");
+  app.add_option("--tls_client_ca,--tls-client-ca", options.tls_client_ca,
+                 "accept client certificates signed by this CA (PEM); a certificate's common "
+                 "name is its principal, e.g. agency:qh-stats");
+  app.add_option("--indicator_tolerance,--indicator-tolerance", options.indicator_tolerance,
+                 "relative tolerance for judging indicator series (0.05 = 5%)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (no_import) options.import_plan.clear();
 

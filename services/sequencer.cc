@@ -142,7 +142,9 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       answered.emplace_back(&cmd, std::move(response));
       continue;
     }
-    engine::State trial = working;
+    // Apply to the working state directly (copying it per command would cost
+    // a clone of the plan each time). Decided events always fit; if one does
+    // not, that is a bug: rebuild the working state without this command.
     absl::Status applied;
     uint64_t seq = working.seq();
     for (Event& e : *events) {
@@ -150,14 +152,18 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       e.set_recorded_at_micros(absl::ToUnixMicros(now));
       e.set_principal(cmd.principal);
       e.set_request_id(cmd.request_id);
-      applied = trial.Apply(e);
+      applied = working.Apply(e);
       if (!applied.ok()) break;
     }
     if (!applied.ok()) {
+      working = *before;
+      for (const auto& w : writes) {
+        for (const Event& e : w.events) working.Apply(e).IgnoreError();  // applied before
+      }
       cmd.done(absl::InternalError(absl::StrCat("decided events do not apply: ", applied.message())));
       continue;
     }
-    std::string response = cmd.respond(trial, *events);
+    std::string response = cmd.respond(working, *events);
     storage::EventLog::CommandWrite w;
     w.events = std::move(*events);
     if (!cmd.request_id.empty()) {
@@ -171,7 +177,6 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       keys_in_group.insert({cmd.principal, cmd.request_id});
     }
     writes.push_back(std::move(w));
-    working = std::move(trial);
     answered.emplace_back(&cmd, std::move(response));
   }
 

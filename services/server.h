@@ -16,7 +16,9 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
+#include "services/admin_service.h"
 #include "services/assignment_service.h"
+#include "services/reporting_service.h"
 #include "services/clock.h"
 #include "services/sequencer.h"
 #include "storage/event_log.h"
@@ -30,6 +32,15 @@ struct ServerOptions {
   // not in the log yet; empty for none.
   std::string import_plan;
   std::string port_file;  // if set, the bound port is written there
+  // TLS: the server's certificate chain and key (PEM files). Both or neither.
+  std::string tls_cert;
+  std::string tls_key;
+  // Mutual TLS: clients presenting a certificate signed by this CA (PEM) are
+  // authenticated by it: its common name is their principal ("agency:qh-stats").
+  // Clients without one still use bearer tokens.
+  std::string tls_client_ca;
+  // The relative tolerance indicator series are judged with by default.
+  double indicator_tolerance = 0.05;
 };
 
 class Server {
@@ -55,6 +66,8 @@ class Server {
   std::unique_ptr<storage::EventLog> log_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AssignmentServiceImpl> assignment_;
+  std::unique_ptr<ReportingServiceImpl> reporting_;
+  std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<grpc::Server> grpc_;
   std::atomic<grpc::Server*> serving_{nullptr};  // grpc_ once started
   std::atomic<bool> unhealthy_{false};

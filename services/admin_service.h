@@ -1,0 +1,35 @@
+// AdminService over gRPC: bearer credentials for admin, supervisors,
+// auditors and agencies. Only admin may call it. The server never sees a
+// token: the client sends its SHA-256.
+#ifndef DUBAN_SERVICES_ADMIN_SERVICE_H_
+#define DUBAN_SERVICES_ADMIN_SERVICE_H_
+
+#include "duban/v1/admin.grpc.pb.h"
+#include "services/sequencer.h"
+
+namespace duban::services {
+
+using RawAdminService = duban::v1::AdminService::WithRawCallbackMethod_IssueCredential<
+    duban::v1::AdminService::WithRawCallbackMethod_RevokeCredential<
+        duban::v1::AdminService::WithRawCallbackMethod_ListCredentials<
+            duban::v1::AdminService::Service>>>;
+
+class AdminServiceImpl final : public RawAdminService {
+ public:
+  explicit AdminServiceImpl(Sequencer* sequencer) : sequencer_(sequencer) {}
+
+#define DUBAN_RAW_METHOD(name)                                                                 \
+  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
+                                 grpc::ByteBuffer* out) override;
+  DUBAN_RAW_METHOD(IssueCredential)
+  DUBAN_RAW_METHOD(RevokeCredential)
+  DUBAN_RAW_METHOD(ListCredentials)
+#undef DUBAN_RAW_METHOD
+
+ private:
+  Sequencer* const sequencer_;
+};
+
+}  // namespace duban::services
+
+#endif  // DUBAN_SERVICES_ADMIN_SERVICE_H_
