@@ -310,7 +310,7 @@ class RegistryIndex {
         RETURN_IF_ERROR(add_name(alias, a.id(), Ref{&a, nullptr}));
       }
     }
-    absl::flat_hash_map<std::string, const AgencyGroup*> groups;
+    auto& groups = index.groups_;
     for (const AgencyGroup& g : registry.groups()) {
       if (!IsValidId(g.id()) || index.agencies_.contains(g.id())) {
         return Invalid("registry", absl::StrCat("group id ", Quote(g.id()),
@@ -376,9 +376,19 @@ class RegistryIndex {
     return it == agencies_.end() ? nullptr : it->second;
   }
 
+  // A name, else an agency or group id.
+  std::optional<Ref> FindNameOrId(absl::string_view name_or_id) const {
+    if (const Ref* ref = Find(name_or_id)) return *ref;
+    if (const Agency* a = AgencyById(name_or_id)) return Ref{a, nullptr};
+    auto it = groups_.find(name_or_id);
+    if (it != groups_.end()) return Ref{nullptr, it->second};
+    return std::nullopt;
+  }
+
  private:
   absl::flat_hash_map<std::string, Ref> by_name_;
   absl::flat_hash_map<std::string, const Agency*> agencies_;
+  absl::flat_hash_map<std::string, const AgencyGroup*> groups_;
 };
 
 // The name to show for an agency in messages: the one the text uses.
@@ -1453,6 +1463,19 @@ void CheckStatedTargets(const std::vector<absl::string_view>& lines,
   }
 }
 
+// The agency as the document lists it: member only of the groups the document
+// has (a group no task uses is not in the document, so neither is membership).
+Agency InDocumentGroups(const Agency& a, const PlanDocument& doc) {
+  Agency out = a;
+  out.clear_group_ids();
+  for (const std::string& g : a.group_ids()) {
+    for (const AgencyGroup& dg : doc.groups()) {
+      if (dg.id() == g) out.add_group_ids(g);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<ParsedPlan> ParsePlanText(std::string_view source,
@@ -1567,13 +1590,128 @@ absl::StatusOr<ParsedPlan> ParsePlanText(std::string_view source,
       if (!r.via_group_id().empty()) groups_used.insert(r.via_group_id());
     }
   }
-  for (const Agency& a : registry.agencies()) {
-    if (agencies_used.count(a.id())) *doc.add_agencies() = a;
-  }
   for (const AgencyGroup& g : registry.groups()) {
     if (groups_used.count(g.id())) *doc.add_groups() = g;
   }
+  for (const Agency& a : registry.agencies()) {
+    if (agencies_used.count(a.id())) *doc.add_agencies() = InDocumentGroups(a, doc);
+  }
   return parsed;
+}
+
+// The links' names go through the same RegistryIndex as the parentheses'
+// (FindNameOrId: a name first, then an id).
+absl::Status ApplyIndicatorAgencies(const duban::v1::IndicatorAgencies& links,
+                                    const AgencyRegistry& registry,
+                                    PlanDocument* doc,
+                                    std::vector<ImportWarning>* warnings) {
+  ASSIGN_OR_RETURN(RegistryIndex index, RegistryIndex::Build(registry));
+  absl::flat_hash_map<int32_t, int> by_number;  // indicator number → index
+  for (int i = 0; i < doc->indicators_size(); ++i) {
+    by_number.emplace(doc->indicators(i).number(), i);
+  }
+  // Everything is checked before `doc` changes.
+  struct Answer {
+    std::vector<std::string> agency_ids;
+    std::string source;
+    int link = 0;  // 1-based position in `links`
+  };
+  std::vector<Answer> answers(doc->indicators_size());
+  std::unordered_set<std::string> named;  // every agency id the links name
+  for (int k = 0; k < links.links_size(); ++k) {
+    const duban::v1::IndicatorAgencyLink& link = links.links(k);
+    const std::string where = absl::StrCat("indicator-agencies link ", k + 1);
+    auto it = by_number.find(link.indicator_number());
+    if (it == by_number.end()) {
+      return Invalid(where, absl::StrCat("the document has no indicator ",
+                                         link.indicator_number(), " (",
+                                         Quote(link.indicator_name()), ")"));
+    }
+    const Indicator& ind = doc->indicators(it->second);
+    if (link.indicator_name() != ind.name()) {
+      return Invalid(where, absl::StrCat("indicator ", ind.number(), " is ",
+                                         Quote(ind.name()), ", not ",
+                                         Quote(link.indicator_name())));
+    }
+    Answer& answer = answers[it->second];
+    if (answer.link != 0) {
+      return Invalid(where, absl::StrCat("indicator ", ind.number(), " ",
+                                         Quote(ind.name()),
+                                         " already has link ", answer.link));
+    }
+    answer.link = k + 1;
+    if (link.agencies().empty()) {
+      return Invalid(where, absl::StrCat("no agencies for indicator ",
+                                         ind.number(), " ", Quote(ind.name())));
+    }
+    RETURN_IF_ERROR(CheckText(absl::StrCat(where, ": source"), link.source(),
+                              {kMaxReasonBytes}));
+    answer.source = link.source();
+    for (const std::string& raw : link.agencies()) {
+      const absl::string_view name = Trim(raw);
+      if (name.empty()) return Invalid(where, "empty agency name");
+      const std::optional<RegistryIndex::Ref> ref = index.FindNameOrId(name);
+      if (!ref) return Invalid(where, absl::StrCat("unknown agency ", Quote(name)));
+      if (ref->group != nullptr) {
+        return Invalid(
+            where, absl::StrCat(Quote(name), " is a group (", ref->group->id(),
+                                "); name the agencies that answer for ",
+                                Quote(ind.name()), " one by one"));
+      }
+      const std::string& id = ref->agency->id();
+      if (std::find(answer.agency_ids.begin(), answer.agency_ids.end(), id) !=
+          answer.agency_ids.end()) {
+        return Invalid(where, absl::StrCat("agency ", DisplayName(*ref->agency),
+                                           " is named twice"));
+      }
+      answer.agency_ids.push_back(id);
+      named.insert(id);
+    }
+  }
+
+  for (int i = 0; i < doc->indicators_size(); ++i) {
+    Indicator* ind = doc->mutable_indicators(i);
+    Answer& answer = answers[i];
+    ind->clear_responsible_agency_ids();
+    for (std::string& id : answer.agency_ids) {
+      ind->add_responsible_agency_ids(std::move(id));
+    }
+    ind->set_responsibility_source(std::move(answer.source));
+    if (answer.link == 0) {
+      Warn(warnings, absl::StrCat("indicator ", ind->number()),
+           absl::StrCat(ind->name(),
+                        " has no indicator-agencies link: no agency answers "
+                        "for it"));
+    }
+  }
+
+  // The document's agencies and the ones the links add, in registry order;
+  // any the registry does not know stay, after them.
+  std::unordered_set<std::string> listed;
+  for (const Agency& a : doc->agencies()) listed.insert(a.id());
+  bool adds = false;
+  for (const std::string& id : named) adds = adds || !listed.count(id);
+  if (!adds) return absl::OkStatus();
+  absl::flat_hash_map<std::string, Agency> kept;
+  std::vector<Agency> unknown;
+  for (Agency& a : *doc->mutable_agencies()) {
+    if (index.AgencyById(a.id()) != nullptr && !kept.contains(a.id())) {
+      kept.emplace(a.id(), std::move(a));
+    } else {
+      unknown.push_back(std::move(a));
+    }
+  }
+  doc->clear_agencies();
+  for (const Agency& a : registry.agencies()) {
+    auto it = kept.find(a.id());
+    if (it != kept.end()) {
+      *doc->add_agencies() = std::move(it->second);
+    } else if (named.count(a.id())) {
+      *doc->add_agencies() = InDocumentGroups(a, *doc);
+    }
+  }
+  for (Agency& a : unknown) *doc->add_agencies() = std::move(a);
+  return absl::OkStatus();
 }
 
 }  // namespace duban::engine

@@ -20,6 +20,8 @@
 //
 //   ASSIGN_OR_RETURN(ParsedPlan parsed,
 //                    ParsePlanText(text, registry, "qinghai-employment-2021"));
+//   RETURN_IF_ERROR(ApplyIndicatorAgencies(links, registry, &parsed.document,
+//                                          &parsed.warnings));
 #ifndef DUBAN_ENGINE_PLAN_PARSER_H_
 #define DUBAN_ENGINE_PLAN_PARSER_H_
 
@@ -27,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "duban/v1/plan.pb.h"
 
@@ -40,6 +43,26 @@ struct ParsedPlan {
 absl::StatusOr<ParsedPlan> ParsePlanText(std::string_view text,
                                          const duban::v1::AgencyRegistry& registry,
                                          std::string_view plan_id);
+
+// Which agencies answer for which indicator (plans/<plan>/
+// indicator-agencies.textproto): sets each linked indicator's
+// responsible_agency_ids (registry ids, in the link's order) and
+// responsibility_source, and adds the agencies the links name that `doc`
+// does not list yet (keeping the registry's order). The links replace what
+// `doc`'s indicators had: one no link covers ends with neither, and a
+// warning (where "indicator N"). Names resolve as in the task parentheses
+// (name, short name, alias), or by agency id.
+//
+// INVALID_ARGUMENT naming the link by its position (indicator-agencies
+// link 4: unknown agency "…"), with `doc` unchanged, for: an unknown
+// agency; a group (an indicator is answered for by agencies, not groups); no
+// agencies, or one named twice; a number that is not one of `doc`'s
+// indicators or a name that is not that indicator's; a second link for the
+// same indicator; a missing source. Pure: no files.
+absl::Status ApplyIndicatorAgencies(const duban::v1::IndicatorAgencies& links,
+                                    const duban::v1::AgencyRegistry& registry,
+                                    duban::v1::PlanDocument* doc,
+                                    std::vector<duban::v1::ImportWarning>* warnings);
 
 }  // namespace duban::engine
 

@@ -1,11 +1,14 @@
-// Tests for ParsePlanText.
+// Tests for ParsePlanText and ApplyIndicatorAgencies.
 //
 // - The Qinghai plan (plans/qinghai-employment-2021/source.txt) against
 //   tables written by reading the text: every task's responsibilities, the
 //   chapters, the 15 indicators and their baselines, and the warnings.
+// - Its indicator-agencies.textproto: every indicator linked, each link's
+//   agencies named by the passage its source cites, quoted as written.
 // - The parenthesis shapes of DOMAIN.md and malformed inputs, on small
-//   synthetic texts.
-// - The shipped plan.textproto is exactly what the parser reads today.
+//   synthetic texts; indicator links and their errors likewise.
+// - The shipped plan.textproto is exactly what the parser reads today, with
+//   the indicator links applied.
 //
 // The files are found through DUBAN_SOURCE_DIR (ctest sets it to the source
 // root), or relative to this file when the test is run by hand.
@@ -22,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -41,6 +46,8 @@ using ::duban::v1::FLOOR;
 using ::duban::v1::ImportWarning;
 using ::duban::v1::INCREASING;
 using ::duban::v1::Indicator;
+using ::duban::v1::IndicatorAgencies;
+using ::duban::v1::IndicatorAgencyLink;
 using ::duban::v1::LEAD;
 using ::duban::v1::LEVEL;
 using ::duban::v1::PlanDocument;
@@ -115,18 +122,34 @@ class QinghaiPlanTest : public ::testing::Test {
         ParsePlanText(*source_, *registry_, kPlanId);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     parsed_ = new ParsedPlan(*std::move(parsed));
+    links_ = new IndicatorAgencies(ParseTextProto<IndicatorAgencies>(
+        ReadFile(PlanFile("indicator-agencies.textproto"))));
+    ParsedPlan linked = *parsed_;
+    const absl::Status applied = ApplyIndicatorAgencies(
+        *links_, *registry_, &linked.document, &linked.warnings);
+    ASSERT_TRUE(applied.ok()) << applied;
+    linked_ = new ParsedPlan(std::move(linked));
   }
   static void TearDownTestSuite() {
+    delete linked_;
+    delete links_;
     delete parsed_;
     delete registry_;
     delete source_;
+    linked_ = nullptr;
+    links_ = nullptr;
     parsed_ = nullptr;
     registry_ = nullptr;
     source_ = nullptr;
   }
-  void SetUp() override { ASSERT_NE(parsed_, nullptr); }
+  void SetUp() override {
+    ASSERT_NE(parsed_, nullptr);
+    ASSERT_NE(linked_, nullptr);
+  }
 
+  // The document as parsed from the text, and with the indicator links.
   static const PlanDocument& doc() { return parsed_->document; }
+  static const PlanDocument& linked() { return linked_->document; }
   static const Task& task(int number) { return doc().tasks(number - 1); }
 
   // The id of the agency whose short name is `short_name`.
@@ -148,11 +171,15 @@ class QinghaiPlanTest : public ::testing::Test {
   static std::string* source_;
   static AgencyRegistry* registry_;
   static ParsedPlan* parsed_;
+  static IndicatorAgencies* links_;
+  static ParsedPlan* linked_;
 };
 
 std::string* QinghaiPlanTest::source_ = nullptr;
 AgencyRegistry* QinghaiPlanTest::registry_ = nullptr;
 ParsedPlan* QinghaiPlanTest::parsed_ = nullptr;
+IndicatorAgencies* QinghaiPlanTest::links_ = nullptr;
+ParsedPlan* QinghaiPlanTest::linked_ = nullptr;
 
 TEST_F(QinghaiPlanTest, Header) {
   EXPECT_EQ(doc().plan_id(), kPlanId);
@@ -668,15 +695,185 @@ TEST_F(QinghaiPlanTest, Warnings) {
                                  "42万人"));
 }
 
+// ------------------------------------------- which agencies answer for what
+
+// The reviewed links of indicator-agencies.textproto, by short name.
+TEST_F(QinghaiPlanTest, IndicatorAgenciesAreTheReviewedLinks) {
+  const std::vector<std::vector<std::string>> want = {
+      {"省人力资源社会保障厅"},
+      {"省人力资源社会保障厅", "省发展改革委", "省乡村振兴局", "省农业农村厅",
+       "省商务厅", "省文化和旅游厅"},
+      {"省人力资源社会保障厅", "省乡村振兴局"},
+      {"省统计局", "国家统计局青海调查总队"},
+      {"省统计局", "国家统计局青海调查总队"},
+      {"省发展改革委", "省人力资源社会保障厅"},
+      {"省教育厅"},
+      {"省教育厅"},
+      {"省人力资源社会保障厅", "省财政厅"},
+      {"省人力资源社会保障厅", "省教育厅"},
+      {"省人力资源社会保障厅", "省教育厅"},
+      {"省人力资源社会保障厅"},
+      {"省人力资源社会保障厅"},
+      {"省人力资源社会保障厅"},
+      {"省人力资源社会保障厅"},
+  };
+  ASSERT_EQ(linked().indicators_size(), 15);
+  for (int i = 0; i < 15; ++i) {
+    const Indicator& ind = linked().indicators(i);
+    std::vector<std::string> ids;
+    for (const std::string& name : want[i]) ids.push_back(IdOf(name));
+    EXPECT_THAT(ind.responsible_agency_ids(), ::testing::ElementsAreArray(ids))
+        << "indicator " << ind.number() << " " << ind.name();
+    EXPECT_FALSE(ind.responsibility_source().empty()) << ind.name();
+  }
+}
+
+TEST_F(QinghaiPlanTest, EveryIndicatorIsLinkedOnce) {
+  ASSERT_EQ(links_->links_size(), 15);
+  for (int i = 0; i < 15; ++i) {
+    const IndicatorAgencyLink& link = links_->links(i);
+    EXPECT_EQ(link.indicator_number(), i + 1);
+    EXPECT_EQ(link.indicator_name(), doc().indicators(i).name());
+    EXPECT_EQ(linked().indicators(i).responsibility_source(), link.source());
+  }
+  // No indicator without agencies: the warnings are the parser's own.
+  EXPECT_EQ(Wheres(linked_->warnings), Wheres(parsed_->warnings));
+  // Only the indicators changed; every linked agency is one the tasks name.
+  PlanDocument unlinked = linked();
+  for (Indicator& ind : *unlinked.mutable_indicators()) {
+    ind.clear_responsible_agency_ids();
+    ind.clear_responsibility_source();
+  }
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(unlinked, doc()));
+}
+
+// The two links issue 3 names.
+TEST_F(QinghaiPlanTest, IssueLinks) {
+  EXPECT_EQ(linked().indicators(0).name(), "城镇新增就业");
+  EXPECT_THAT(linked().indicators(0).responsible_agency_ids(),
+              ElementsAre("qh-hrss"));
+  EXPECT_EQ(linked().indicators(3).name(), "城镇调查失业率");
+  EXPECT_THAT(linked().indicators(3).responsible_agency_ids(),
+              ElementsAre(IdOf("省统计局"), IdOf("国家统计局青海调查总队")));
+  EXPECT_THAT(linked().indicators(3).responsibility_source(),
+              HasSubstr("稳步推进省级调查失业率月度统计"));
+}
+
+TEST_F(QinghaiPlanTest, LinkedAgenciesAreRegistryAgenciesByTheirTextNames) {
+  std::set<std::string> registry_ids, doc_ids;
+  for (const auto& a : registry_->agencies()) registry_ids.insert(a.id());
+  for (const auto& a : linked().agencies()) doc_ids.insert(a.id());
+  for (int i = 0; i < links_->links_size(); ++i) {
+    const IndicatorAgencyLink& link = links_->links(i);
+    const Indicator& ind = linked().indicators(i);
+    ASSERT_EQ(ind.responsible_agency_ids_size(), link.agencies_size());
+    for (int k = 0; k < link.agencies_size(); ++k) {
+      const std::string& id = ind.responsible_agency_ids(k);
+      EXPECT_TRUE(registry_ids.count(id)) << id;
+      EXPECT_TRUE(doc_ids.count(id)) << id;
+      // The file writes the names the text uses.
+      EXPECT_EQ(IdOf(link.agencies(k)), id) << link.agencies(k);
+    }
+  }
+}
+
+// The last paragraph of the source text that starts with `start` (the
+// first may be the table of contents').
+std::string Paragraph(const std::string& text, const std::string& start) {
+  std::string found;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, start)) found = std::string(line);
+  }
+  EXPECT_FALSE(found.empty()) << "no paragraph starts with " << start;
+  return found;
+}
+
+// Every piece of `quote` between "…" cuts occurs in `text`.
+void ExpectQuoted(absl::string_view quote, const std::string& text,
+                  const std::string& what) {
+  EXPECT_FALSE(quote.empty()) << what;
+  for (absl::string_view piece : absl::StrSplit(quote, "…")) {
+    if (piece.empty()) continue;
+    EXPECT_THAT(text, HasSubstr(std::string(piece)))
+        << what << " does not say \"" << piece << "\"";
+  }
+}
+
+// Each source cites appendix tasks as "任务N: <their words> (<their
+// parenthesis>)", quoted as written (… marks a cut), or, where only the
+// general duty applies, "九(三) 加强督促检查: <its words>". Every agency of
+// the link is named in the source and holds a LEAD or SHARED role in a
+// cited task; with 九(三), is named in that paragraph of the text.
+TEST_F(QinghaiPlanTest, EachSourceCitesAPassageThatNamesTheLinkedAgencies) {
+  const std::string duty = Paragraph(*source_, "(三)加强督促检查");
+  for (int i = 0; i < links_->links_size(); ++i) {
+    const IndicatorAgencyLink& link = links_->links(i);
+    const std::string& src = link.source();
+    SCOPED_TRACE("link " + std::to_string(i + 1) + " " +
+                 link.indicator_name() + ": " + src);
+    for (const std::string& name : link.agencies()) {
+      EXPECT_THAT(src, HasSubstr(name));
+    }
+    std::vector<int> cited;
+    for (size_t at = src.find("任务"); at != std::string::npos;
+         at = src.find("任务", at + 1)) {
+      size_t p = at + std::string("任务").size();
+      const size_t digits = p;
+      while (p < src.size() && src[p] >= '0' && src[p] <= '9') ++p;
+      if (p == digits || src.compare(p, 2, ": ") != 0) continue;
+      const int n = std::stoi(src.substr(digits, p - digits));
+      ASSERT_TRUE(n >= 1 && n <= doc().tasks_size()) << n;
+      cited.push_back(n);
+      const size_t open = src.find(" (", p);
+      ASSERT_NE(open, std::string::npos);
+      const size_t close = src.find(')', open);
+      ASSERT_NE(close, std::string::npos);
+      ExpectQuoted(absl::string_view(src).substr(p + 2, open - p - 2),
+                   task(n).text(), "task " + std::to_string(n));
+      ExpectQuoted(absl::string_view(src).substr(open + 2, close - open - 2),
+                   task(n).assignment_text(),
+                   "task " + std::to_string(n) + "'s parenthesis");
+    }
+    if (cited.empty()) {
+      const std::string head = "九(三) 加强督促检查: ";
+      ASSERT_TRUE(absl::StartsWith(src, head))
+          << "cites neither a task nor 九(三)";
+      const size_t end = src.find("; ");
+      ExpectQuoted(absl::string_view(src).substr(
+                       head.size(), end == std::string::npos
+                                        ? std::string::npos
+                                        : end - head.size()),
+                   duty, "九(三)");
+      for (const std::string& name : link.agencies()) {
+        EXPECT_THAT(duty, HasSubstr(name));
+      }
+      continue;
+    }
+    for (const std::string& name : link.agencies()) {
+      const std::string id = IdOf(name);
+      bool answers = false;
+      for (int n : cited) {
+        for (const auto& r : task(n).responsibilities()) {
+          answers = answers || (r.agency_id() == id &&
+                                (r.role() == LEAD || r.role() == SHARED));
+        }
+      }
+      EXPECT_TRUE(answers) << name << " neither leads nor shares a cited task";
+    }
+  }
+}
+
 TEST_F(QinghaiPlanTest, ShippedPlanIsWhatTheParserReads) {
   const PlanDocument shipped =
       ParseTextProto<PlanDocument>(ReadFile(PlanFile("plan.textproto")));
   google::protobuf::util::MessageDifferencer differencer;
   std::string differences;
   differencer.ReportDifferencesToString(&differences);
-  EXPECT_TRUE(differencer.Compare(shipped, doc()))
+  EXPECT_TRUE(differencer.Compare(shipped, linked()))
       << "plans/qinghai-employment-2021/plan.textproto is stale; regenerate "
-         "it with duban-plan and review the diff:\n"
+         "it with duban-plan (--indicator_agencies too) and review the "
+         "diff:\n"
       << differences;
 }
 
@@ -1060,6 +1257,263 @@ TEST(PlanParserIndicatorTest, UnreadableRows) {
   goals = kGoals;
   goals.replace(goals.find("属性"), std::string("属性").size(), "备注");
   ExpectInvalid(Parse(TestPlan(kOneTask, goals)), "专栏2: unknown table shape");
+}
+
+// ------------------------------------------------------ indicator links
+
+// The plan of kGoals: six indicators, only 省甲厅 named by a task.
+PlanDocument GoalsPlan() {
+  absl::StatusOr<ParsedPlan> parsed = Parse(TestPlan(kOneTask, kGoals));
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.ok() ? parsed->document : PlanDocument();
+}
+
+IndicatorAgencies Links(const std::string& text) {
+  return ParseTextProto<IndicatorAgencies>(text);
+}
+
+std::vector<std::string> AgencyIds(const PlanDocument& doc) {
+  std::vector<std::string> out;
+  for (const auto& a : doc.agencies()) out.push_back(a.id());
+  return out;
+}
+
+TEST(IndicatorAgenciesTest, SetsAgenciesInLinkOrderAndAddsThemToTheDocument) {
+  PlanDocument doc = GoalsPlan();
+  ASSERT_EQ(doc.indicators_size(), 6);
+  ASSERT_EQ(AgencyIds(doc), std::vector<std::string>{"p-jia"});
+  std::vector<ImportWarning> warnings;
+  const absl::Status status = ApplyIndicatorAgencies(
+      Links(R"pb(
+        links {
+          indicator_number: 1
+          indicator_name: "城镇新增就业"
+          agencies: "省丁厅"
+          agencies: "甲厅"
+          source: "任务1: 加强就业政策配套衔接 (省甲厅牵头负责)"
+        }
+        links {
+          indicator_number: 4
+          indicator_name: "平均受教育年限"
+          agencies: "测试省乙厅全称"
+          agencies: "gov-two"
+          source: "二(三)"
+        }
+        links {
+          indicator_number: 2
+          indicator_name: "城镇调查失业率"
+          agencies: " 省乙厅 "
+          source: "任务1"
+        }
+      )pb"),
+      TestRegistry(), &doc, &warnings);
+  ASSERT_TRUE(status.ok()) << status;
+  // Short names, aliases, full names and ids; in the link's order.
+  EXPECT_THAT(doc.indicators(0).responsible_agency_ids(),
+              ElementsAre("p-ding", "p-jia"));
+  EXPECT_EQ(doc.indicators(0).responsibility_source(),
+            "任务1: 加强就业政策配套衔接 (省甲厅牵头负责)");
+  EXPECT_THAT(doc.indicators(1).responsible_agency_ids(), ElementsAre("p-yi"));
+  EXPECT_THAT(doc.indicators(3).responsible_agency_ids(),
+              ElementsAre("p-yi", "gov-two"));
+  EXPECT_EQ(doc.indicators(3).responsibility_source(), "二(三)");
+  for (int i : {2, 4, 5}) {
+    EXPECT_THAT(doc.indicators(i).responsible_agency_ids(), IsEmpty());
+    EXPECT_EQ(doc.indicators(i).responsibility_source(), "");
+  }
+  // The agencies the links add, in registry order.
+  EXPECT_EQ(AgencyIds(doc),
+            (std::vector<std::string>{"p-jia", "p-yi", "p-ding", "gov-two"}));
+  EXPECT_EQ(doc.agencies(3).short_name(), "二州政府");
+  // Indicators without a link are warnings.
+  EXPECT_THAT(Wheres(warnings),
+              ElementsAre("indicator 3", "indicator 5", "indicator 6"));
+  EXPECT_THAT(WarningsAt(warnings, "indicator 3")[0],
+              HasSubstr("城镇就业占比 has no indicator-agencies link"));
+}
+
+TEST(IndicatorAgenciesTest, LinksReplaceWhatTheDocumentHad) {
+  PlanDocument doc = GoalsPlan();
+  std::vector<ImportWarning> warnings;
+  ASSERT_TRUE(ApplyIndicatorAgencies(Links(R"pb(
+                                       links {
+                                         indicator_number: 1
+                                         indicator_name: "城镇新增就业"
+                                         agencies: "省乙厅"
+                                         source: "first"
+                                       }
+                                     )pb"),
+                                     TestRegistry(), &doc, &warnings)
+                  .ok());
+  warnings.clear();
+  ASSERT_TRUE(ApplyIndicatorAgencies(Links(R"pb(
+                                       links {
+                                         indicator_number: 2
+                                         indicator_name: "城镇调查失业率"
+                                         agencies: "省甲厅"
+                                         source: "second"
+                                       }
+                                     )pb"),
+                                     TestRegistry(), &doc, &warnings)
+                  .ok());
+  EXPECT_THAT(doc.indicators(0).responsible_agency_ids(), IsEmpty());
+  EXPECT_EQ(doc.indicators(0).responsibility_source(), "");
+  EXPECT_THAT(doc.indicators(1).responsible_agency_ids(), ElementsAre("p-jia"));
+  EXPECT_THAT(Wheres(warnings), ElementsAre("indicator 1", "indicator 3",
+                                            "indicator 4", "indicator 5",
+                                            "indicator 6"));
+  // An agency once added stays: the document may name it elsewhere.
+  EXPECT_EQ(AgencyIds(doc), (std::vector<std::string>{"p-jia", "p-yi"}));
+}
+
+// Applies one link (indicator 1 城镇新增就业 unless `link` says otherwise)
+// to the kGoals plan and expects INVALID_ARGUMENT `message`, with the
+// document and the warnings untouched.
+void ExpectLinkError(const std::string& links, const std::string& message) {
+  const PlanDocument before = GoalsPlan();
+  PlanDocument doc = before;
+  std::vector<ImportWarning> warnings;
+  const absl::Status status =
+      ApplyIndicatorAgencies(Links(links), TestRegistry(), &doc, &warnings);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_EQ(status.message(), message);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(doc, before));
+  EXPECT_THAT(warnings, IsEmpty());
+}
+
+constexpr char kGoodLink[] = R"pb(
+  links {
+    indicator_number: 1
+    indicator_name: "城镇新增就业"
+    agencies: "省甲厅"
+    source: "任务1"
+  }
+)pb";
+
+TEST(IndicatorAgenciesTest, UnknownAgency) {
+  ExpectLinkError(std::string(kGoodLink) + R"pb(
+                    links {
+                      indicator_number: 2
+                      indicator_name: "城镇调查失业率"
+                      agencies: "省甲厅"
+                      agencies: "省外星局"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 2: unknown agency \"省外星局\"");
+}
+
+TEST(IndicatorAgenciesTest, GroupsAreNotAllowed) {
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      agencies: "各市州政府"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: \"各市州政府\" is a group "
+                  "(cities); name the agencies that answer for \"城镇新增就业\" "
+                  "one by one");
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      agencies: "cities"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: \"cities\" is a group (cities); "
+                  "name the agencies that answer for \"城镇新增就业\" one by "
+                  "one");
+}
+
+TEST(IndicatorAgenciesTest, NumberAndNameMustBeTheDocumentsIndicator) {
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 2
+                      indicator_name: "城镇新增就业"
+                      agencies: "省甲厅"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: indicator 2 is \"城镇调查失业率\", "
+                  "not \"城镇新增就业\"");
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 9
+                      indicator_name: "城镇新增就业"
+                      agencies: "省甲厅"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: the document has no indicator 9 "
+                  "(\"城镇新增就业\")");
+}
+
+TEST(IndicatorAgenciesTest, OneLinkPerIndicator) {
+  ExpectLinkError(std::string(kGoodLink) + R"pb(
+                    links {
+                      indicator_number: 2
+                      indicator_name: "城镇调查失业率"
+                      agencies: "省乙厅"
+                      source: "任务1"
+                    }
+                  )pb" + kGoodLink,
+                  "indicator-agencies link 3: indicator 1 \"城镇新增就业\" "
+                  "already has link 1");
+}
+
+TEST(IndicatorAgenciesTest, AgenciesAndSourceAreRequired) {
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: no agencies for indicator 1 "
+                  "\"城镇新增就业\"");
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      agencies: "省甲厅"
+                      agencies: " "
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: empty agency name");
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      agencies: "省甲厅"
+                      agencies: "测试省甲厅全称"
+                      source: "任务1"
+                    }
+                  )pb",
+                  "indicator-agencies link 1: agency 省甲厅 is named twice");
+  ExpectLinkError(R"pb(
+                    links {
+                      indicator_number: 1
+                      indicator_name: "城镇新增就业"
+                      agencies: "省甲厅"
+                      source: " "
+                    }
+                  )pb",
+                  "indicator-agencies link 1: source: must not be empty");
+}
+
+TEST(IndicatorAgenciesTest, BadRegistry) {
+  AgencyRegistry registry = TestRegistry();
+  registry.add_agencies()->set_id("p-jia");
+  PlanDocument doc = GoalsPlan();
+  std::vector<ImportWarning> warnings;
+  const absl::Status status =
+      ApplyIndicatorAgencies(Links(kGoodLink), registry, &doc, &warnings);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("registry"));
 }
 
 }  // namespace

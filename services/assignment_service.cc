@@ -58,7 +58,17 @@ absl::StatusOr<engine::ParsedPlan> DocumentOf(const duban::v1::ImportPlanRequest
       if (req.source().registry().agencies_size() == 0) {
         return absl::InvalidArgumentError("source.registry: must list the plan's agencies");
       }
-      return engine::ParsePlanText(req.source().text(), req.source().registry(), req.plan_id());
+      {
+        ASSIGN_OR_RETURN(engine::ParsedPlan parsed,
+                         engine::ParsePlanText(req.source().text(), req.source().registry(),
+                                               req.plan_id()));
+        if (req.source().has_indicator_agencies()) {
+          RETURN_IF_ERROR(engine::ApplyIndicatorAgencies(req.source().indicator_agencies(),
+                                                         req.source().registry(),
+                                                         &parsed.document, &parsed.warnings));
+        }
+        return parsed;
+      }
     default:
       return absl::InvalidArgumentError("content: give either document or source");
   }

@@ -81,7 +81,8 @@ absl::StatusOr<bool> EnsureAdminCredential(Sequencer* seq, const std::string& to
 }
 
 // The parser's warnings for the source text shipped beside a reviewed plan
-// document (source.txt, agencies.textproto), so the import records them too.
+// document (source.txt, agencies.textproto, indicator-agencies.textproto), so
+// the import records them too.
 // None if the folder has no source; a warning if the two disagree.
 absl::StatusOr<std::vector<duban::v1::ImportWarning>> SourceWarnings(
     const std::filesystem::path& folder, const duban::v1::PlanDocument& doc) {
@@ -99,6 +100,17 @@ absl::StatusOr<std::vector<duban::v1::ImportWarning>> SourceWarnings(
         absl::StrCat(registry_path.string(), ": not an AgencyRegistry in text format"));
   }
   ASSIGN_OR_RETURN(engine::ParsedPlan parsed, engine::ParsePlanText(text, registry, doc.plan_id()));
+  const auto links_path = folder / "indicator-agencies.textproto";
+  if (std::filesystem::exists(links_path)) {
+    ASSIGN_OR_RETURN(std::string links_text, ReadFile(links_path.string()));
+    duban::v1::IndicatorAgencies links;
+    if (!google::protobuf::TextFormat::ParseFromString(links_text, &links)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(links_path.string(), ": not an IndicatorAgencies in text format"));
+    }
+    RETURN_IF_ERROR(
+        engine::ApplyIndicatorAgencies(links, registry, &parsed.document, &parsed.warnings));
+  }
   warnings = std::move(parsed.warnings);
   if (!google::protobuf::util::MessageDifferencer::Equals(parsed.document, doc)) {
     duban::v1::ImportWarning& w = warnings.emplace_back();

@@ -346,6 +346,10 @@ TEST_F(E2ETest, ReimportingTheSourceTextChangesNothing) {
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
       ReadFileOrDie(std::string(DUBAN_PLANS_DIR) + "/qinghai-employment-2021/agencies.textproto"),
       imp.mutable_source()->mutable_registry()));
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      ReadFileOrDie(std::string(DUBAN_PLANS_DIR) +
+                    "/qinghai-employment-2021/indicator-agencies.textproto"),
+      imp.mutable_source()->mutable_indicator_agencies()));
   const uint64_t revision = Plan().revision();
   duban::v1::ImportPlanResponse resp;
   grpc::Status s = stub_->ImportPlan(server_->Context().get(), imp, &resp);
