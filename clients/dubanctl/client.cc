@@ -1,4 +1,4 @@
-// AssignmentClient and ResolveAgency (see client.h).
+// The service clients, MakeChannel and ResolveAgency (see client.h).
 #include "clients/dubanctl/client.h"
 
 #include <utility>
@@ -16,30 +16,44 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-AssignmentClient::AssignmentClient(const std::string& address,
-                                   const std::string& token,
-                                   std::chrono::milliseconds timeout)
-    : AssignmentClient(v1::AssignmentService::NewStub(grpc::CreateChannel(
-                           address, grpc::InsecureChannelCredentials())),
-                       token, timeout) {}
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
+    const ChannelOptions& options) {
+  if (options.private_key.empty() != options.certificate_chain.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs both its private key and its chain");
+  }
+  if (!options.tls) {
+    if (!options.root_certificates.empty() || !options.private_key.empty() ||
+        !options.server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "root certificates, a client certificate or a server name need "
+          "TLS");
+    }
+    return grpc::CreateChannel(options.address,
+                               grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.root_certificates;
+  ssl.pem_private_key = options.private_key;
+  ssl.pem_cert_chain = options.certificate_chain;
+  grpc::ChannelArguments arguments;
+  if (!options.server_name.empty()) {
+    arguments.SetSslTargetNameOverride(options.server_name);
+  }
+  return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(ssl),
+                                   arguments);
+}
 
-AssignmentClient::AssignmentClient(std::unique_ptr<Stub> stub,
-                                   const std::string& token,
-                                   std::chrono::milliseconds timeout)
-    : stub_(std::move(stub)),
-      authorization_(absl::StrCat("Bearer ", token)),
+CallSettings::CallSettings(const std::string& token,
+                           std::chrono::milliseconds timeout)
+    : authorization_(token.empty() ? "" : absl::StrCat("Bearer ", token)),
       timeout_(timeout) {}
 
-template <typename Request, typename Response>
-absl::StatusOr<Response> AssignmentClient::Call(
-    Method<Request, Response> method, const Request& request) const {
-  grpc::ClientContext context;
-  context.AddMetadata("authorization", authorization_);
-  context.set_deadline(std::chrono::system_clock::now() + timeout_);
-  Response response;
-  grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
+void CallSettings::Apply(grpc::ClientContext* context) const {
+  if (!authorization_.empty()) {
+    context->AddMetadata("authorization", authorization_);
+  }
+  context->set_deadline(std::chrono::system_clock::now() + timeout_);
 }
 
 absl::StatusOr<v1::ImportPlanResponse> AssignmentClient::ImportPlan(
@@ -99,6 +113,46 @@ absl::StatusOr<std::vector<v1::Task>> AssignmentClient::ListAllTasks(
     }
     request.set_page_token(page->next_page_token());
   }
+}
+
+absl::StatusOr<v1::ProgressReport> ReportingClient::SubmitProgress(
+    const v1::SubmitProgressRequest& request) const {
+  return Call(&Stub::SubmitProgress, request);
+}
+
+absl::StatusOr<v1::IndicatorValue> ReportingClient::SubmitIndicatorValue(
+    const v1::SubmitIndicatorValueRequest& request) const {
+  return Call(&Stub::SubmitIndicatorValue, request);
+}
+
+absl::StatusOr<v1::TaskProgress> ReportingClient::GetTaskProgress(
+    const v1::GetTaskProgressRequest& request) const {
+  return Call(&Stub::GetTaskProgress, request);
+}
+
+absl::StatusOr<v1::IndicatorSeries> ReportingClient::GetIndicatorSeries(
+    const v1::GetIndicatorSeriesRequest& request) const {
+  return Call(&Stub::GetIndicatorSeries, request);
+}
+
+absl::StatusOr<v1::MissingReports> ReportingClient::ListMissingReports(
+    const v1::ListMissingReportsRequest& request) const {
+  return Call(&Stub::ListMissingReports, request);
+}
+
+absl::StatusOr<v1::Credential> AdminClient::IssueCredential(
+    const v1::IssueCredentialRequest& request) const {
+  return Call(&Stub::IssueCredential, request);
+}
+
+absl::StatusOr<v1::Credential> AdminClient::RevokeCredential(
+    const v1::RevokeCredentialRequest& request) const {
+  return Call(&Stub::RevokeCredential, request);
+}
+
+absl::StatusOr<v1::ListCredentialsResponse> AdminClient::ListCredentials(
+    const v1::ListCredentialsRequest& request) const {
+  return Call(&Stub::ListCredentials, request);
 }
 
 namespace {

@@ -1,12 +1,21 @@
-// AssignmentClient: duban.v1.AssignmentService behind absl::StatusOr.
+// Clients of duban's services behind absl::StatusOr: AssignmentClient,
+// ReportingClient and AdminClient, all built on one StubClient template that
+// owns the per-call metadata and deadline.
 //
-//   AssignmentClient client("127.0.0.1:50051", token,
-//   std::chrono::seconds(30)); absl::StatusOr<duban::v1::Plan> plan =
-//   client.GetPlan(request); if (!plan.ok()) return plan.status();  // same
-//   code and message as gRPC's
+//   ChannelOptions options;
+//   options.address = "127.0.0.1:50051";
+//   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+//       MakeChannel(options);
+//   CallSettings settings(token, std::chrono::seconds(30));
+//   AssignmentClient assignment(*channel, settings);
+//   ReportingClient reporting(*channel, settings);  // same connection
+//   absl::StatusOr<duban::v1::Plan> plan = assignment.GetPlan(request);
+//   if (!plan.ok()) return plan.status();  // same code and message as gRPC's
 //
-// Every call carries `authorization: Bearer <token>` and a deadline of
-// now + timeout. A client is safe for concurrent use from several threads.
+// Every call carries `authorization: Bearer <token>` (none when the token is
+// empty, e.g. when a TLS client certificate identifies the caller) and a
+// deadline of now + timeout. A client is safe for concurrent use from
+// several threads.
 #ifndef DUBAN_CLIENTS_DUBANCTL_CLIENT_H_
 #define DUBAN_CLIENTS_DUBANCTL_CLIENT_H_
 
@@ -14,13 +23,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "duban/v1/admin.grpc.pb.h"
+#include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.grpc.pb.h"
 #include "duban/v1/assignment.pb.h"
 #include "duban/v1/plan.pb.h"
+#include "duban/v1/reporting.grpc.pb.h"
+#include "duban/v1/reporting.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace duban::clients {
@@ -28,14 +42,90 @@ namespace duban::clients {
 // The absl::Status with the same canonical code and message as `status`.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-class AssignmentClient {
+// How to reach the server. Without `tls` the channel is plaintext.
+struct ChannelOptions {
+  std::string address;  // "host:port"
+  bool tls = false;
+  // PEM contents (not paths). An empty root set means gRPC's default roots;
+  // a key and a chain together present a client certificate (mutual TLS).
+  std::string root_certificates;
+  std::string private_key;
+  std::string certificate_chain;
+  // When non-empty, the name checked against the server's certificate
+  // instead of the host in `address`.
+  std::string server_name;
+};
+
+// A channel (connecting lazily) as `options` say. INVALID_ARGUMENT when the
+// options contradict themselves: TLS settings without `tls`, or a key
+// without a chain (or the reverse).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
+    const ChannelOptions& options);
+
+// What every call of a client carries.
+class CallSettings {
  public:
-  // Connects (lazily) to `address` ("host:port") over an insecure channel.
-  AssignmentClient(const std::string& address, const std::string& token,
-                   std::chrono::milliseconds timeout);
+  // An empty `token` sends no authorization header.
+  CallSettings(const std::string& token, std::chrono::milliseconds timeout);
+
+  // Adds the authorization header and sets the deadline.
+  void Apply(grpc::ClientContext* context) const;
+
+ private:
+  std::string authorization_;  // "Bearer <token>", or "" for none
+  std::chrono::milliseconds timeout_;
+};
+
+// A generated `Service`'s stub behind absl::StatusOr, each call prepared by
+// CallSettings. The service clients below derive from it and add one line per
+// method.
+template <typename Service>
+class StubClient {
+ public:
+  using Stub = typename Service::StubInterface;
+
   // Uses `stub`, e.g. a mock or one on an in-process channel.
-  AssignmentClient(std::unique_ptr<v1::AssignmentService::StubInterface> stub,
-                   const std::string& token, std::chrono::milliseconds timeout);
+  StubClient(std::unique_ptr<Stub> stub, CallSettings settings)
+      : stub_(std::move(stub)), settings_(std::move(settings)) {}
+  StubClient(std::unique_ptr<Stub> stub, const std::string& token,
+             std::chrono::milliseconds timeout)
+      : StubClient(std::move(stub), CallSettings(token, timeout)) {}
+  // Uses `channel`, which several clients may share.
+  StubClient(const std::shared_ptr<grpc::ChannelInterface>& channel,
+             CallSettings settings)
+      : StubClient(Service::NewStub(channel), std::move(settings)) {}
+  // Connects (lazily) to `address` ("host:port") over a plaintext channel.
+  StubClient(const std::string& address, const std::string& token,
+             std::chrono::milliseconds timeout)
+      : StubClient(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+            CallSettings(token, timeout)) {}
+
+ protected:
+  template <typename Request, typename Response>
+  using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&,
+                                        Response*);
+
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(Method<Request, Response> method,
+                                const Request& request) const {
+    grpc::ClientContext context;
+    settings_.Apply(&context);
+    Response response;
+    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    if (!status.ok()) return FromGrpcStatus(status);
+    return response;
+  }
+
+ private:
+  std::unique_ptr<Stub> stub_;
+  CallSettings settings_;
+};
+
+// duban.v1.AssignmentService: the plan and its responsibility matrix.
+class AssignmentClient : public StubClient<v1::AssignmentService> {
+ public:
+  using StubClient::StubClient;
 
   absl::StatusOr<v1::ImportPlanResponse> ImportPlan(
       const v1::ImportPlanRequest& request) const;
@@ -56,20 +146,36 @@ class AssignmentClient {
   // request.page_token through the last page (each page has its own deadline).
   absl::StatusOr<std::vector<v1::Task>> ListAllTasks(
       v1::ListTasksRequest request) const;
+};
 
- private:
-  using Stub = v1::AssignmentService::StubInterface;
-  template <typename Request, typename Response>
-  using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&,
-                                        Response*);
+// duban.v1.ReportingService: progress reports and indicator values.
+class ReportingClient : public StubClient<v1::ReportingService> {
+ public:
+  using StubClient::StubClient;
 
-  template <typename Request, typename Response>
-  absl::StatusOr<Response> Call(Method<Request, Response> method,
-                                const Request& request) const;
+  absl::StatusOr<v1::ProgressReport> SubmitProgress(
+      const v1::SubmitProgressRequest& request) const;
+  absl::StatusOr<v1::IndicatorValue> SubmitIndicatorValue(
+      const v1::SubmitIndicatorValueRequest& request) const;
+  absl::StatusOr<v1::TaskProgress> GetTaskProgress(
+      const v1::GetTaskProgressRequest& request) const;
+  absl::StatusOr<v1::IndicatorSeries> GetIndicatorSeries(
+      const v1::GetIndicatorSeriesRequest& request) const;
+  absl::StatusOr<v1::MissingReports> ListMissingReports(
+      const v1::ListMissingReportsRequest& request) const;
+};
 
-  std::unique_ptr<Stub> stub_;
-  std::string authorization_;  // "Bearer <token>"
-  std::chrono::milliseconds timeout_;
+// duban.v1.AdminService: credentials (admin only).
+class AdminClient : public StubClient<v1::AdminService> {
+ public:
+  using StubClient::StubClient;
+
+  absl::StatusOr<v1::Credential> IssueCredential(
+      const v1::IssueCredentialRequest& request) const;
+  absl::StatusOr<v1::Credential> RevokeCredential(
+      const v1::RevokeCredentialRequest& request) const;
+  absl::StatusOr<v1::ListCredentialsResponse> ListCredentials(
+      const v1::ListCredentialsRequest& request) const;
 };
 
 // The id of the agency `ref` names in `agencies`: its id, full name,

@@ -1,13 +1,15 @@
-// Tests of AssignmentClient against an in-process fake service, and of
-// ResolveAgency.
+// Tests of the service clients against in-process fake services, of
+// MakeChannel, ResolveAgency, and of token generation and hashing.
 #include "clients/dubanctl/client.h"
 #include "clients/dubanctl/test_agencies.h"
+#include "clients/dubanctl/token.h"
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -171,6 +173,171 @@ TEST(ResolveAgencyTest, AmbiguousName) {
   absl::StatusOr<std::string> id = ResolveAgency(agencies, "省人社厅");
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(id.status().message(), HasSubstr("ambiguous"));
+}
+
+// What a call carried: its authorization header ("<none>" without one) and
+// deadline.
+struct Seen {
+  std::string authorization;
+  std::chrono::system_clock::time_point deadline;
+
+  void Record(grpc::ServerContext* context) {
+    auto it = context->client_metadata().find("authorization");
+    authorization = it == context->client_metadata().end()
+                        ? "<none>"
+                        : std::string(it->second.data(), it->second.size());
+    deadline = context->deadline();
+  }
+};
+
+class FakeReporting final : public v1::ReportingService::Service {
+ public:
+  grpc::Status SubmitProgress(grpc::ServerContext* context,
+                              const v1::SubmitProgressRequest* request,
+                              v1::ProgressReport* response) override {
+    seen.Record(context);
+    if (request->expected_revision() == 7) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "expected_revision: 7, but the current one is 2");
+    }
+    response->set_task_number(request->task_number());
+    response->set_status(request->status());
+    response->set_revision(1);
+    return grpc::Status::OK;
+  }
+  Seen seen;
+};
+
+class FakeAdmin final : public v1::AdminService::Service {
+ public:
+  grpc::Status IssueCredential(grpc::ServerContext* context,
+                               const v1::IssueCredentialRequest* request,
+                               v1::Credential* response) override {
+    seen.Record(context);
+    response->set_credential_id("cred-1");
+    response->set_principal(request->principal());
+    return grpc::Status::OK;
+  }
+  Seen seen;
+};
+
+// ReportingClient and AdminClient on one in-process channel.
+class ServiceClientsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&reporting_);
+    builder.RegisterService(&admin_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  FakeReporting reporting_;
+  FakeAdmin admin_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(ServiceClientsTest, ShareTheChannelTokenAndDeadline) {
+  const CallSettings settings("agency-token", std::chrono::seconds(5));
+  const ReportingClient reporting(channel_, settings);
+  const AdminClient admin(channel_, settings);
+  const auto before = std::chrono::system_clock::now();
+
+  v1::SubmitProgressRequest request;
+  request.set_task_number(12);
+  request.set_status(v1::AT_RISK);
+  absl::StatusOr<v1::ProgressReport> report = reporting.SubmitProgress(request);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->task_number(), 12);
+  EXPECT_EQ(report->status(), v1::AT_RISK);
+  EXPECT_EQ(reporting_.seen.authorization, "Bearer agency-token");
+  EXPECT_GE(reporting_.seen.deadline, before + std::chrono::seconds(4));
+  EXPECT_LE(reporting_.seen.deadline,
+            std::chrono::system_clock::now() + std::chrono::seconds(6));
+
+  v1::IssueCredentialRequest issue;
+  issue.set_principal("supervisor");
+  absl::StatusOr<v1::Credential> credential = admin.IssueCredential(issue);
+  ASSERT_TRUE(credential.ok()) << credential.status();
+  EXPECT_EQ(credential->principal(), "supervisor");
+  EXPECT_EQ(admin_.seen.authorization, "Bearer agency-token");
+}
+
+TEST_F(ServiceClientsTest, EmptyTokenSendsNoAuthorization) {
+  // As with a TLS client certificate and no token.
+  const ReportingClient reporting(channel_,
+                                  CallSettings("", std::chrono::seconds(5)));
+  ASSERT_TRUE(reporting.SubmitProgress(v1::SubmitProgressRequest()).ok());
+  EXPECT_EQ(reporting_.seen.authorization, "<none>");
+}
+
+TEST_F(ServiceClientsTest, TranslatesErrorsAndUnimplemented) {
+  const ReportingClient reporting(channel_,
+                                  CallSettings("t", std::chrono::seconds(5)));
+  v1::SubmitProgressRequest request;
+  request.set_expected_revision(7);
+  EXPECT_EQ(reporting.SubmitProgress(request).status(),
+            absl::FailedPreconditionError(
+                "expected_revision: 7, but the current one is 2"));
+  EXPECT_EQ(reporting.GetIndicatorSeries(v1::GetIndicatorSeriesRequest())
+                .status()
+                .code(),
+            absl::StatusCode::kUnimplemented);
+  const AdminClient admin(channel_, CallSettings("t", std::chrono::seconds(5)));
+  EXPECT_EQ(admin.ListCredentials(v1::ListCredentialsRequest()).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST(MakeChannelTest, PlaintextAndTls) {
+  ChannelOptions plain;
+  plain.address = "127.0.0.1:1";
+  EXPECT_TRUE(MakeChannel(plain).ok());
+  ChannelOptions tls;
+  tls.address = "127.0.0.1:1";
+  tls.tls = true;
+  tls.server_name = "duban.test";
+  EXPECT_TRUE(MakeChannel(tls).ok());  // connects lazily: nothing to fail yet
+}
+
+TEST(MakeChannelTest, RefusesContradictions) {
+  ChannelOptions options;
+  options.address = "127.0.0.1:1";
+  options.server_name = "duban.test";  // without TLS
+  EXPECT_EQ(MakeChannel(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.tls = true;
+  options.private_key = "-----BEGIN PRIVATE KEY-----";  // without its chain
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(channel.status().message(), HasSubstr("private key"));
+}
+
+TEST(TokenTest, BearerTokensAre64FreshHexDigits) {
+  absl::StatusOr<std::string> a = NewBearerToken();
+  absl::StatusOr<std::string> b = NewBearerToken();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_THAT(*a, testing::MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_THAT(*b, testing::MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_NE(*a, *b);
+  EXPECT_THAT(*RandomHex(16), testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_FALSE(RandomHex(0).ok());
+}
+
+TEST(TokenTest, Sha256OfKnownStrings) {
+  // FIPS 180-2 examples.
+  EXPECT_EQ(Sha256Hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // The hash of the token string (its 64 hex characters), not of its bytes.
+  const std::string token(64, '0');
+  EXPECT_EQ(Sha256Hex(token),
+            "60e05bd1b195af2f94112fa7197a5c88289058840ce7c6df9693756bc6250f55");
+  EXPECT_EQ(Sha256Hex(token), absl::AsciiStrToLower(Sha256Hex(token)));
 }
 
 }  // namespace

@@ -6,8 +6,12 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "clients/dubanctl/table.h"
 
 namespace duban::clients {
@@ -16,22 +20,88 @@ namespace {
 constexpr int kTaskListWidth = 100;    // display columns of `tasks list`
 constexpr int kTextWidth = 78;         // wrapped task text, after its indent
 constexpr int kMatrixLabelWidth = 20;  // agency short names in `matrix`
+constexpr int kReportTextWidth = 70;   // wrapped summaries and measures
+constexpr int kHistoryWidth = 120;  // display columns of `progress --history`
 constexpr char kNone[] = "-";
+constexpr char kAgencyPrefix[] = "agency:";
 
-// Lines "key   value", keys padded to the widest; pairs with an empty value
-// are left out.
+// Debian's Abseil has its own string_view, which StrCat takes.
+absl::string_view View(std::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+
+// Lines "key   value", keys padded to the widest, each line starting with
+// `indent`; pairs with an empty value are left out. A value's further lines
+// (its own newlines, or its wrapping at `wrap_width` columns when > 0) are
+// aligned under its first.
 using Fields = std::vector<std::pair<std::string, std::string>>;
-std::string FormatFields(const Fields& fields) {
+std::string FormatFields(const Fields& fields, int wrap_width = 0,
+                         std::string_view indent = "") {
   int key_width = 0;
   for (const auto& [key, value] : fields) {
     if (!value.empty()) key_width = std::max(key_width, DisplayWidth(key));
   }
+  const std::string continuation =
+      absl::StrCat(View(indent), std::string(key_width + 2, ' '));
   std::string out;
   for (const auto& [key, value] : fields) {
     if (value.empty()) continue;
-    absl::StrAppend(&out, PadToWidth(key, key_width), "  ", value, "\n");
+    const std::vector<std::string> lines =
+        wrap_width > 0 ? WrapToWidth(value, wrap_width)
+                       : std::vector<std::string>(absl::StrSplit(value, '\n'));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i == 0) {
+        absl::StrAppend(&out, View(indent), PadToWidth(key, key_width), "  ",
+                        lines[i], "\n");
+      } else {
+        absl::StrAppend(&out, continuation, lines[i], "\n");
+      }
+    }
   }
   return out;
+}
+
+// Every line of `text` prefixed with `indent`.
+std::string Indent(std::string_view text, std::string_view indent) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(View(text), '\n')) {
+    if (!line.empty()) absl::StrAppend(&out, View(indent), line);
+    out += "\n";
+  }
+  if (!out.empty()) out.pop_back();  // `text` ended in '\n': one, not two
+  return out;
+}
+
+constexpr char kSeconds[] = "%Y-%m-%d %H:%M:%S UTC";
+constexpr char kMinutes[] = "%Y-%m-%d %H:%M";  // in tables headed "(UTC)"
+
+// "2024-03-01 12:00:00 UTC" (in `format`), or "" for 0.
+std::string FormatMicros(int64_t micros, const char* format = kSeconds) {
+  if (micros == 0) return "";
+  return absl::FormatTime(format, absl::FromUnixMicros(micros),
+                          absl::UTCTimeZone());
+}
+
+// "n thing" or "n things".
+std::string Count(size_t n, std::string_view thing) {
+  return absl::StrCat(n, " ", View(thing), n == 1 ? "" : "s");
+}
+
+// Short names, comma-separated.
+std::string AgencyNames(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const AgencyDirectory& agencies) {
+  std::vector<std::string> names;
+  for (const std::string& id : ids) names.push_back(agencies.ShortName(id));
+  return absl::StrJoin(names, ", ");
+}
+
+// "〔31.2〕 (2020)", or "-" without a baseline.
+std::string BaselineText(const v1::Indicator& indicator) {
+  if (!indicator.has_baseline()) return kNone;
+  const v1::Baseline& b = indicator.baseline();
+  return absl::StrCat(b.text().empty() ? FormatNumber(b.value()) : b.text(),
+                      " (", b.year(), ")");
 }
 
 std::string OrNone(const std::string& value) {
@@ -44,7 +114,8 @@ std::string SectionLabel(const v1::Section& section) {
 
 std::string AgencyLabel(const AgencyDirectory& agencies,
                         const std::string& id) {
-  return absl::StrCat(agencies.ShortName(id), " (", id, ")");
+  const std::string name = agencies.ShortName(id);
+  return name == id ? id : absl::StrCat(name, " (", id, ")");
 }
 
 std::string RoleNames(const google::protobuf::RepeatedField<int>& roles) {
@@ -103,13 +174,96 @@ std::string RoleLabel(v1::Role role) {
 }
 
 std::optional<v1::Role> ParseRole(std::string_view text) {
-  const std::string lower = absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+  const std::string lower =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(View(text)));
   for (v1::Role role : {v1::LEAD, v1::SHARED, v1::SUPPORT}) {
     if (lower == RoleName(role) || lower == RoleChinese(role)) return role;
   }
   if (lower == "牵头负责") return v1::LEAD;
   return std::nullopt;
+}
+
+const char* ProgressStatusName(v1::ProgressStatus status) {
+  switch (status) {
+    case v1::NOT_STARTED:
+      return "not-started";
+    case v1::ON_TRACK:
+      return "on-track";
+    case v1::AT_RISK:
+      return "at-risk";
+    case v1::BEHIND:
+      return "behind";
+    case v1::COMPLETED:
+      return "completed";
+    default:
+      return "unspecified";
+  }
+}
+
+const char* ProgressStatusChinese(v1::ProgressStatus status) {
+  switch (status) {
+    case v1::NOT_STARTED:
+      return "未开始";
+    case v1::ON_TRACK:
+      return "按计划推进";
+    case v1::AT_RISK:
+      return "有风险";
+    case v1::BEHIND:
+      return "滞后";
+    case v1::COMPLETED:
+      return "已完成";
+    default:
+      return "";
+  }
+}
+
+std::string ProgressStatusLabel(v1::ProgressStatus status) {
+  std::string label = ProgressStatusName(status);
+  if (*ProgressStatusChinese(status) != '\0') {
+    absl::StrAppend(&label, " ", ProgressStatusChinese(status));
+  }
+  return label;
+}
+
+std::optional<v1::ProgressStatus> ParseProgressStatus(std::string_view text) {
+  std::string word =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(View(text)));
+  std::replace(word.begin(), word.end(), '_', '-');
+  std::replace(word.begin(), word.end(), ' ', '-');
+  for (v1::ProgressStatus status : {v1::NOT_STARTED, v1::ON_TRACK, v1::AT_RISK,
+                                    v1::BEHIND, v1::COMPLETED}) {
+    if (word == ProgressStatusName(status) ||
+        word == ProgressStatusChinese(status)) {
+      return status;
+    }
+  }
+  return std::nullopt;
+}
+
+const char* ReportKindName(v1::ReportKind kind) {
+  switch (kind) {
+    case v1::TASK_REPORT:
+      return "task report";
+    case v1::CONTRIBUTION:
+      return "contribution";
+    default:
+      return "unspecified";
+  }
+}
+
+const char* JudgementName(v1::Judgement judgement) {
+  switch (judgement) {
+    case v1::JUDGEMENT_ON_TRACK:
+      return "on track";
+    case v1::JUDGEMENT_OFF_TRACK:
+      return "OFF TRACK";
+    case v1::JUDGEMENT_NO_DATA:
+      return "no data";
+    case v1::JUDGEMENT_NOT_JUDGED:
+      return "not judged";
+    default:
+      return kNone;
+  }
 }
 
 const char* TargetKindName(v1::TargetKind kind) {
@@ -140,6 +294,20 @@ const char* AttributeName(v1::IndicatorAttribute attribute) {
     default:
       return "unspecified";
   }
+}
+
+std::string AgencyPrincipal(std::string_view agency_id) {
+  return absl::StrCat(kAgencyPrefix, View(agency_id));
+}
+
+std::string FormatNumber(double value) {
+  std::string text = absl::StrFormat("%.6f", value);
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  if (text == "-0") text = "0";
+  return text;
 }
 
 AgencyDirectory::AgencyDirectory(v1::ListAgenciesResponse response)
@@ -376,17 +544,11 @@ std::string FormatIndicators(const v1::ListIndicatorsResponse& response) {
                {"attribute"},
                {"baseline"}});
   for (const v1::Indicator& indicator : response.indicators()) {
-    std::string baseline(kNone);
-    if (indicator.has_baseline()) {
-      const v1::Baseline& b = indicator.baseline();
-      baseline =
-          absl::StrCat(b.text().empty() ? absl::StrCat(b.value()) : b.text(),
-                       " (", b.year(), ")");
-    }
     table.AddRow({absl::StrCat(indicator.number()), indicator.name(),
                   OrNone(indicator.unit()), OrNone(indicator.target_text()),
                   std::string(TargetKindName(indicator.target_kind())),
-                  std::string(AttributeName(indicator.attribute())), baseline});
+                  std::string(AttributeName(indicator.attribute())),
+                  BaselineText(indicator)});
   }
   return absl::StrCat(table.Render(), response.indicators_size(),
                       " indicator(s)\n");
@@ -483,6 +645,330 @@ std::string FormatMatrix(const std::vector<v1::Task>& tasks,
                   rows.size() == 1 ? " agency" : " agencies", " x ",
                   columns.size(), " tasks\n");
   return out;
+}
+
+std::string PrincipalLabel(std::string_view principal,
+                           const AgencyDirectory& agencies) {
+  const std::string text(principal);
+  absl::string_view id(text);
+  if (!absl::ConsumePrefix(&id, kAgencyPrefix)) return text;
+  const std::string_view agency_id(id.data(), id.size());
+  if (agencies.FindAgency(agency_id) == nullptr) return text;
+  return absl::StrCat(text, " (", agencies.ShortName(agency_id), ")");
+}
+
+namespace {
+
+// "60%", or "" when unset.
+std::string PercentText(const v1::ProgressReport& report) {
+  if (!report.has_percent_complete()) return "";
+  return absl::StrCat(FormatNumber(report.percent_complete()), "%");
+}
+
+// "省教育厅 (qh-edu), lead 牵头"
+std::string AgencyWithRole(const v1::ProgressReport& report,
+                           const AgencyDirectory& agencies) {
+  std::string label = AgencyLabel(agencies, report.agency_id());
+  if (report.role() != v1::ROLE_UNSPECIFIED) {
+    absl::StrAppend(&label, ", ", RoleLabel(report.role()));
+  }
+  return label;
+}
+
+// A current report in `progress`: a header line, then its texts.
+//   task report  省教育厅 (qh-edu), lead 牵头  on-track 按计划推进  60%
+//     summary   …
+//     revision  2 (seq 431, 2024-03-01 12:00:00 UTC, by agency:qh-edu)
+std::string ReportBlock(const v1::ProgressReport& report,
+                        const AgencyDirectory& agencies) {
+  std::vector<std::string> header = {ReportKindName(report.kind()),
+                                     AgencyWithRole(report, agencies),
+                                     ProgressStatusLabel(report.status())};
+  if (report.has_percent_complete()) header.push_back(PercentText(report));
+  std::string recorded = absl::StrCat("seq ", report.seq());
+  if (report.recorded_at_micros() != 0) {
+    absl::StrAppend(&recorded, ", ", FormatMicros(report.recorded_at_micros()));
+  }
+  if (!report.principal().empty()) {
+    absl::StrAppend(&recorded, ", by ", report.principal());
+  }
+  return absl::StrCat(
+      "  ", absl::StrJoin(header, "  "), "\n",
+      FormatFields(
+          {{"summary", report.summary()},
+           {"measures", report.measures()},
+           {"evidence", absl::StrJoin(report.evidence_refs(), "\n")},
+           {"revision", absl::StrCat(report.revision(), " (", recorded, ")")}},
+          kReportTextWidth, "    "));
+}
+
+}  // namespace
+
+std::string FormatProgressReport(const v1::ProgressReport& report,
+                                 const AgencyDirectory& agencies) {
+  return FormatFields(
+      {{"task", absl::StrCat(report.task_number())},
+       {"year", absl::StrCat(report.year())},
+       {"agency", AgencyLabel(agencies, report.agency_id())},
+       {"role",
+        report.role() == v1::ROLE_UNSPECIFIED ? "" : RoleLabel(report.role())},
+       {"kind", ReportKindName(report.kind())},
+       {"status", ProgressStatusLabel(report.status())},
+       {"percent", PercentText(report)},
+       {"summary", report.summary()},
+       {"measures", report.measures()},
+       {"evidence", absl::StrJoin(report.evidence_refs(), "\n")},
+       {"revision", absl::StrCat(report.revision())},
+       {"seq", absl::StrCat(report.seq())},
+       {"recorded", FormatMicros(report.recorded_at_micros())},
+       {"by", report.principal()}},
+      kReportTextWidth);
+}
+
+std::string FormatIndicatorValue(const v1::IndicatorValue& value,
+                                 const AgencyDirectory& agencies) {
+  return FormatFields(
+      {{"indicator", absl::StrCat(value.indicator_number())},
+       {"year", absl::StrCat(value.year())},
+       {"value", FormatNumber(value.value())},
+       {"source", value.source_note()},
+       {"agency", value.agency_id().empty()
+                      ? ""
+                      : AgencyLabel(agencies, value.agency_id())},
+       {"revision", absl::StrCat(value.revision())},
+       {"seq", absl::StrCat(value.seq())},
+       {"recorded", FormatMicros(value.recorded_at_micros())},
+       {"by", value.principal()}},
+      kReportTextWidth);
+}
+
+std::string FormatTaskProgress(const v1::TaskProgress& progress,
+                               const AgencyDirectory& agencies, bool history) {
+  const v1::Task& task = progress.task();
+  std::string out = absl::StrCat("task ", task.number());
+  if (task.has_section()) {
+    absl::StrAppend(&out, "  section ", SectionLabel(task.section()));
+  }
+  absl::StrAppend(&out, "\n");
+  if (!task.text().empty()) {
+    absl::StrAppend(&out, "  ", TruncateToWidth(task.text(), kTextWidth), "\n");
+  }
+  absl::StrAppend(&out, "  ", OrNone(RolesSummary(task, agencies)), "\n");
+  if (progress.years_size() == 0) {
+    absl::StrAppend(&out, "\nno years\n");
+  }
+
+  for (const v1::YearProgress& year : progress.years()) {
+    absl::StrAppend(&out, "\n", year.year(), "\n");
+    if (year.task_reports_size() == 0) {
+      absl::StrAppend(&out, "  task report: none\n");
+    }
+    for (const v1::ProgressReport& report : year.task_reports()) {
+      absl::StrAppend(&out, ReportBlock(report, agencies));
+    }
+    if (year.contributions_size() == 0) {
+      absl::StrAppend(&out, "  contributions: none\n");
+    }
+    for (const v1::ProgressReport& report : year.contributions()) {
+      absl::StrAppend(&out, ReportBlock(report, agencies));
+    }
+    if (!history) continue;
+
+    absl::StrAppend(
+        &out, "  history: ", Count(year.history_size(), "submission"), "\n");
+    if (year.history_size() == 0) continue;
+    // "by" only when someone reported for an agency (admin on its behalf).
+    const bool by = std::any_of(year.history().begin(), year.history().end(),
+                                [](const v1::ProgressReport& report) {
+                                  return report.principal() !=
+                                         AgencyPrincipal(report.agency_id());
+                                });
+    std::vector<Column> columns = {{"rev", Align::kRight},
+                                   {"agency", Align::kLeft, kMatrixLabelWidth},
+                                   {"kind"},
+                                   {"status"},
+                                   {"%", Align::kRight},
+                                   {"seq", Align::kRight},
+                                   {"recorded (UTC)"}};
+    if (by) columns.push_back({"by", Align::kLeft, 20});
+    columns.push_back({"summary", Align::kLeft, 0, /*shrink=*/true});
+    Table table(std::move(columns));
+    table.SetMaxTotalWidth(kHistoryWidth - 4);
+    for (const v1::ProgressReport& report : year.history()) {
+      std::vector<std::string> row = {
+          absl::StrCat(report.revision()),
+          agencies.ShortName(report.agency_id()),
+          ReportKindName(report.kind()),
+          ProgressStatusName(report.status()),
+          OrNone(PercentText(report)),
+          absl::StrCat(report.seq()),
+          OrNone(FormatMicros(report.recorded_at_micros(), kMinutes))};
+      if (by) row.push_back(OrNone(report.principal()));
+      row.push_back(report.summary());
+      table.AddRow(std::move(row));
+    }
+    absl::StrAppend(&out, Indent(table.Render(), "    "));
+  }
+  return out;
+}
+
+std::string FormatIndicatorSeries(const v1::IndicatorSeries& series,
+                                  const AgencyDirectory& agencies) {
+  const v1::Indicator& indicator = series.indicator();
+  const bool cumulative = indicator.target_kind() == v1::CUMULATIVE;
+  std::string target = indicator.target_text();
+  if (target.empty() && indicator.target_kind() != v1::INCREASING) {
+    target = FormatNumber(indicator.target_value());
+  }
+  std::string out = FormatFields({
+      {"indicator", absl::StrCat(indicator.number(), " ", indicator.name())},
+      {"unit", OrNone(indicator.unit())},
+      {"target", OrNone(target)},
+      {"kind", TargetKindName(indicator.target_kind())},
+      {"attribute", AttributeName(indicator.attribute())},
+      {"baseline", BaselineText(indicator)},
+      {"answered by",
+       OrNone(AgencyNames(indicator.responsible_agency_ids(), agencies))},
+      {"link source", indicator.responsibility_source()},
+      {"tolerance", absl::StrCat(FormatNumber(series.tolerance() * 100), "%")},
+  });
+
+  std::vector<Column> columns = {{"year", Align::kRight},
+                                 {"value", Align::kRight}};
+  if (cumulative) columns.push_back({"cumulative", Align::kRight});
+  columns.push_back({"expected", Align::kRight});
+  columns.push_back({"judgement"});
+  columns.push_back({"note"});
+  Table table(std::move(columns));
+  std::map<v1::Judgement, int> counts;
+  for (const v1::SeriesPoint& point : series.points()) {
+    std::vector<std::string> row = {
+        absl::StrCat(point.year()),
+        point.has_value() ? FormatNumber(point.value()) : kNone};
+    if (cumulative) {
+      row.push_back(point.has_value() ? FormatNumber(point.cumulative())
+                                      : kNone);
+    }
+    row.push_back(point.has_expected() ? FormatNumber(point.expected())
+                                       : kNone);
+    row.push_back(JudgementName(point.judgement()));
+    row.push_back(point.note());
+    table.AddRow(std::move(row));
+    ++counts[point.judgement()];
+  }
+  absl::StrAppend(&out, "\n", table.Render());
+
+  std::vector<std::string> tally;
+  for (v1::Judgement judgement :
+       {v1::JUDGEMENT_ON_TRACK, v1::JUDGEMENT_OFF_TRACK, v1::JUDGEMENT_NO_DATA,
+        v1::JUDGEMENT_NOT_JUDGED, v1::JUDGEMENT_UNSPECIFIED}) {
+    if (counts[judgement] > 0) {
+      tally.push_back(
+          absl::StrCat(counts[judgement], " ", JudgementName(judgement)));
+    }
+  }
+  absl::StrAppend(&out, Count(series.points_size(), "year"),
+                  tally.empty() ? "" : ": ", absl::StrJoin(tally, ", "), "\n");
+  return out;
+}
+
+std::string FormatMissingReports(const v1::MissingReports& missing,
+                                 const AgencyDirectory& agencies) {
+  std::string out = absl::StrCat("missing for ", missing.year(), "\n");
+  const auto section = [&out](std::string_view title, int count,
+                              const Table& table) {
+    absl::StrAppend(&out, "\n", View(title), ": ",
+                    count == 0 ? "none missing" : absl::StrCat(count), "\n");
+    if (count > 0) absl::StrAppend(&out, table.Render());
+  };
+
+  Table reports({{"task", Align::kRight}, {"who should submit it"}});
+  for (const v1::MissingTaskReport& report : missing.task_reports()) {
+    reports.AddRow({absl::StrCat(report.task_number()),
+                    OrNone(AgencyNames(report.agency_ids(), agencies))});
+  }
+  section("task reports", missing.task_reports_size(), reports);
+
+  Table contributions({{"task", Align::kRight}, {"agency"}, {"role"}});
+  for (const v1::MissingContribution& c : missing.contributions()) {
+    contributions.AddRow({absl::StrCat(c.task_number()),
+                          agencies.ShortName(c.agency_id()),
+                          RoleLabel(c.role())});
+  }
+  section("contributions", missing.contributions_size(), contributions);
+
+  Table values({{"№", Align::kRight},
+                {"indicator", Align::kLeft, 36},
+                {"who should report it"}});
+  for (const v1::MissingIndicatorValue& value : missing.indicator_values()) {
+    values.AddRow({absl::StrCat(value.indicator_number()),
+                   OrNone(value.indicator_name()),
+                   OrNone(AgencyNames(value.agency_ids(), agencies))});
+  }
+  section("indicator values", missing.indicator_values_size(), values);
+
+  const int total = missing.task_reports_size() + missing.contributions_size() +
+                    missing.indicator_values_size();
+  absl::StrAppend(
+      &out, "\n", total,
+      " missing: ", Count(missing.task_reports_size(), "task report"), ", ",
+      Count(missing.contributions_size(), "contribution"), ", ",
+      Count(missing.indicator_values_size(), "indicator value"), "\n");
+  return out;
+}
+
+std::string FormatCredential(const v1::Credential& credential,
+                             const AgencyDirectory& agencies) {
+  return FormatFields({
+      {"credential", credential.credential_id()},
+      {"principal", PrincipalLabel(credential.principal(), agencies)},
+      {"label", credential.label()},
+      {"state", credential.revoked() ? "revoked" : "active"},
+      {"issued seq", absl::StrCat(credential.issued_seq())},
+      {"revoked seq", credential.revoked_seq() == 0
+                          ? ""
+                          : absl::StrCat(credential.revoked_seq())},
+  });
+}
+
+std::string FormatCredentials(const v1::ListCredentialsResponse& response,
+                              const AgencyDirectory& agencies) {
+  Table table({{"credential"},
+               {"principal"},
+               {"label", Align::kLeft, 30},
+               {"state"},
+               {"issued", Align::kRight},
+               {"revoked", Align::kRight}});
+  int revoked = 0;
+  for (const v1::Credential& credential : response.credentials()) {
+    if (credential.revoked()) ++revoked;
+    table.AddRow({credential.credential_id(),
+                  PrincipalLabel(credential.principal(), agencies),
+                  OrNone(credential.label()),
+                  credential.revoked() ? "revoked" : "active",
+                  absl::StrCat(credential.issued_seq()),
+                  credential.revoked_seq() == 0
+                      ? std::string(kNone)
+                      : absl::StrCat(credential.revoked_seq())});
+  }
+  return absl::StrCat(table.Render(),
+                      Count(response.credentials_size(), "credential"), ", ",
+                      revoked, " revoked\n");
+}
+
+std::string FormatIssuedToken(const v1::Credential& credential,
+                              const std::string& token,
+                              const AgencyDirectory& agencies) {
+  return absl::StrCat(
+      FormatFields({
+          {"credential", credential.credential_id()},
+          {"principal", PrincipalLabel(credential.principal(), agencies)},
+          {"label", credential.label()},
+          {"token", token},
+      }),
+      "\nThis token is not stored anywhere (the server keeps only its "
+      "SHA-256) and cannot be shown again:\nsave it now, e.g. in a file of "
+      "mode 0600 to use with --token-file.\n");
 }
 
 }  // namespace duban::clients

@@ -2,9 +2,11 @@
 #include "clients/dubanctl/format.h"
 #include "clients/dubanctl/test_agencies.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "clients/dubanctl/table.h"
@@ -269,6 +271,395 @@ TEST(FormatIndicatorsTest, Rows) {
             "2  城镇调查失业率  %     控制在5.5%左右  ceiling     约束性     - "
             "             ");
   EXPECT_EQ(lines[4], "2 indicator(s)");
+}
+
+TEST(ProgressStatusTest, ParsesNamesEnumNamesAndChinese) {
+  EXPECT_EQ(ParseProgressStatus("on-track"), v1::ON_TRACK);
+  EXPECT_EQ(ParseProgressStatus("ON_TRACK"), v1::ON_TRACK);
+  EXPECT_EQ(ParseProgressStatus(" On Track "), v1::ON_TRACK);
+  EXPECT_EQ(ParseProgressStatus("not_started"), v1::NOT_STARTED);
+  EXPECT_EQ(ParseProgressStatus("Not-Started"), v1::NOT_STARTED);
+  EXPECT_EQ(ParseProgressStatus("AT_RISK"), v1::AT_RISK);
+  EXPECT_EQ(ParseProgressStatus("behind"), v1::BEHIND);
+  EXPECT_EQ(ParseProgressStatus("COMPLETED"), v1::COMPLETED);
+  EXPECT_EQ(ParseProgressStatus("未开始"), v1::NOT_STARTED);
+  EXPECT_EQ(ParseProgressStatus("按计划推进"), v1::ON_TRACK);
+  EXPECT_EQ(ParseProgressStatus("有风险"), v1::AT_RISK);
+  EXPECT_EQ(ParseProgressStatus("滞后"), v1::BEHIND);
+  EXPECT_EQ(ParseProgressStatus("已完成"), v1::COMPLETED);
+  EXPECT_EQ(ParseProgressStatus("done"), std::nullopt);
+  EXPECT_EQ(ParseProgressStatus("ontrack"), std::nullopt);
+  EXPECT_EQ(ParseProgressStatus("unspecified"), std::nullopt);
+  EXPECT_EQ(ParseProgressStatus(""), std::nullopt);
+}
+
+TEST(ProgressStatusTest, NamesRoundTrip) {
+  for (v1::ProgressStatus status : {v1::NOT_STARTED, v1::ON_TRACK, v1::AT_RISK,
+                                    v1::BEHIND, v1::COMPLETED}) {
+    EXPECT_EQ(ParseProgressStatus(ProgressStatusName(status)), status);
+    EXPECT_EQ(ParseProgressStatus(ProgressStatusChinese(status)), status);
+  }
+  EXPECT_EQ(ProgressStatusLabel(v1::AT_RISK), "at-risk 有风险");
+  EXPECT_EQ(ProgressStatusLabel(v1::PROGRESS_STATUS_UNSPECIFIED),
+            "unspecified");
+}
+
+TEST(VocabularyTest, KindsJudgementsPrincipalsNumbers) {
+  EXPECT_STREQ(ReportKindName(v1::TASK_REPORT), "task report");
+  EXPECT_STREQ(ReportKindName(v1::CONTRIBUTION), "contribution");
+  EXPECT_STREQ(JudgementName(v1::JUDGEMENT_ON_TRACK), "on track");
+  EXPECT_STREQ(JudgementName(v1::JUDGEMENT_OFF_TRACK), "OFF TRACK");
+  EXPECT_STREQ(JudgementName(v1::JUDGEMENT_NO_DATA), "no data");
+  EXPECT_STREQ(JudgementName(v1::JUDGEMENT_NOT_JUDGED), "not judged");
+  EXPECT_EQ(AgencyPrincipal("qh-edu"), "agency:qh-edu");
+  EXPECT_EQ(PrincipalLabel("agency:qh-edu", Directory()),
+            "agency:qh-edu (省教育厅)");
+  EXPECT_EQ(PrincipalLabel("agency:qh-nope", Directory()), "agency:qh-nope");
+  EXPECT_EQ(PrincipalLabel("supervisor", Directory()), "supervisor");
+  EXPECT_EQ(FormatNumber(30), "30");
+  EXPECT_EQ(FormatNumber(12.3 + 11.1), "23.4");
+  EXPECT_EQ(FormatNumber(5.5), "5.5");
+  EXPECT_EQ(FormatNumber(-0.0000001), "0");
+  EXPECT_EQ(FormatNumber(-2.25), "-2.25");
+}
+
+v1::ProgressReport Report(const std::string& agency, v1::Role role,
+                          v1::ReportKind kind, v1::ProgressStatus status,
+                          uint32_t revision, uint64_t seq) {
+  v1::ProgressReport report;
+  report.set_plan_id("qinghai-employment-2021");
+  report.set_task_number(12);
+  report.set_year(2023);
+  report.set_agency_id(agency);
+  report.set_role(role);
+  report.set_kind(kind);
+  report.set_status(status);
+  report.set_summary(absl::StrCat("revision ", revision, " of ", agency));
+  report.set_revision(revision);
+  report.set_seq(seq);
+  report.set_recorded_at_micros(1700000000000000);  // 2023-11-14 22:13:20 UTC
+  report.set_principal(absl::StrCat("agency:", agency));
+  return report;
+}
+
+TEST(FormatProgressReportTest, ShowsTheStoredReport) {
+  v1::ProgressReport report =
+      Report("qh-edu", v1::LEAD, v1::TASK_REPORT, v1::ON_TRACK, 2, 431);
+  report.set_measures("出台高校毕业生就业创业十条措施");
+  report.add_evidence_refs("青教〔2023〕12号");
+  report.add_evidence_refs("https://example.org/report.pdf");
+  report.set_percent_complete(60);
+  const std::string text = FormatProgressReport(report, Directory());
+  EXPECT_THAT(text, HasSubstr("task      12\n"));
+  EXPECT_THAT(text, HasSubstr("year      2023\n"));
+  EXPECT_THAT(text, HasSubstr("agency    省教育厅 (qh-edu)\n"));
+  EXPECT_THAT(text, HasSubstr("role      lead 牵头\n"));
+  EXPECT_THAT(text, HasSubstr("kind      task report\n"));
+  EXPECT_THAT(text, HasSubstr("status    on-track 按计划推进\n"));
+  EXPECT_THAT(text, HasSubstr("percent   60%\n"));
+  EXPECT_THAT(text, HasSubstr("evidence  青教〔2023〕12号\n"
+                              "          https://example.org/report.pdf\n"));
+  EXPECT_THAT(text, HasSubstr("revision  2\n"));
+  EXPECT_THAT(text, HasSubstr("seq       431\n"));
+  EXPECT_THAT(text, HasSubstr("recorded  2023-11-14 22:13:20 UTC\n"));
+  EXPECT_THAT(text, HasSubstr("by        agency:qh-edu\n"));
+
+  report.clear_percent_complete();
+  report.set_kind(v1::CONTRIBUTION);
+  const std::string contribution = FormatProgressReport(report, Directory());
+  EXPECT_THAT(contribution, HasSubstr("kind      contribution\n"));
+  EXPECT_THAT(contribution, testing::Not(HasSubstr("percent")));
+}
+
+TEST(FormatProgressReportTest, WrapsLongSummaries) {
+  v1::ProgressReport report =
+      Report("qh-edu", v1::LEAD, v1::TASK_REPORT, v1::BEHIND, 1, 7);
+  report.set_summary(Tasks()[0].text());  // 100+ characters of Chinese
+  const std::vector<std::string> lines =
+      Lines(FormatProgressReport(report, Directory()));
+  EXPECT_THAT(Widths(lines), Each(Le(80)));
+  const auto summary = std::find_if(lines.begin(), lines.end(), [](auto& l) {
+    return absl::StartsWith(l, "summary");
+  });
+  ASSERT_NE(summary, lines.end());
+  EXPECT_THAT(*(summary + 1), testing::StartsWith("          "));  // aligned
+}
+
+TEST(FormatIndicatorValueTest, Fields) {
+  v1::IndicatorValue value;
+  value.set_indicator_number(1);
+  value.set_year(2022);
+  value.set_value(6.15);
+  value.set_source_note("2022年统计公报");
+  value.set_agency_id("qh-hrss");
+  value.set_revision(1);
+  value.set_seq(90);
+  value.set_principal("admin");
+  const std::string text = FormatIndicatorValue(value, Directory());
+  EXPECT_THAT(text, HasSubstr("indicator  1\n"));
+  EXPECT_THAT(text, HasSubstr("value      6.15\n"));
+  EXPECT_THAT(text, HasSubstr("source     2022年统计公报\n"));
+  EXPECT_THAT(text, HasSubstr("agency     省人力资源社会保障厅 (qh-hrss)\n"));
+  EXPECT_THAT(text, HasSubstr("by         admin\n"));
+  EXPECT_THAT(text, testing::Not(HasSubstr("recorded")));  // no time: no line
+}
+
+v1::TaskProgress Progress() {
+  v1::TaskProgress progress;
+  *progress.mutable_task() = Tasks()[9];  // task 10
+  v1::YearProgress* y2022 = progress.add_years();
+  y2022->set_year(2022);
+  v1::YearProgress* y2023 = progress.add_years();
+  y2023->set_year(2023);
+  const v1::ProgressReport first =
+      Report("qh-hrss", v1::LEAD, v1::TASK_REPORT, v1::AT_RISK, 1, 400);
+  v1::ProgressReport second =
+      Report("qh-hrss", v1::LEAD, v1::TASK_REPORT, v1::ON_TRACK, 2, 431);
+  second.set_percent_complete(75);
+  const v1::ProgressReport edu =
+      Report("qh-edu", v1::SHARED, v1::CONTRIBUTION, v1::COMPLETED, 1, 420);
+  *y2023->add_task_reports() = second;
+  *y2023->add_contributions() = edu;
+  *y2023->add_history() = first;
+  *y2023->add_history() = edu;
+  *y2023->add_history() = second;
+  return progress;
+}
+
+TEST(FormatTaskProgressTest, YearsReportsAndContributions) {
+  const std::string text = FormatTaskProgress(Progress(), Directory(), false);
+  const std::vector<std::string> lines = Lines(text);
+  EXPECT_EQ(lines[0], "task 10  section 四 促进经济增长推动就业扩容提质");
+  EXPECT_THAT(text,
+              HasSubstr("  L:省人力资源社会保障厅 S:省教育厅 C:各市州政府\n"));
+  EXPECT_THAT(text, HasSubstr("\n2022\n  task report: none\n"
+                              "  contributions: none\n\n2023\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  task report  省人力资源社会保障厅 (qh-hrss), lead "
+                        "牵头  on-track 按计划推进  75%\n"
+                        "    summary   revision 2 of qh-hrss\n"
+                        "    revision  2 (seq 431, 2023-11-14 22:13:20 UTC, "
+                        "by agency:qh-hrss)\n"));
+  EXPECT_THAT(text, HasSubstr("  contribution  省教育厅 (qh-edu), shared "
+                              "按职责分工负责  completed 已完成\n"));
+  EXPECT_THAT(text, testing::Not(HasSubstr("history")));
+}
+
+TEST(FormatTaskProgressTest, HistoryListsEverySubmission) {
+  const std::string text = FormatTaskProgress(Progress(), Directory(), true);
+  EXPECT_THAT(text, HasSubstr("  history: 0 submissions\n"));  // 2022
+  EXPECT_THAT(text, HasSubstr("  history: 3 submissions\n"));
+  const std::vector<std::string> lines = Lines(text);
+  const auto header = std::find_if(lines.begin(), lines.end(), [](auto& l) {
+    return absl::StartsWith(l, "    rev  agency");
+  });
+  ASSERT_NE(header, lines.end());
+  ASSERT_GE(lines.end() - header, 5);
+  EXPECT_THAT(*header,
+              testing::ContainsRegex(
+                  "^    rev  agency +kind +status +% +seq +recorded "
+                  "\\(UTC\\) +summary"));  // no "by": all by themselves
+  EXPECT_THAT(*(header + 2), testing::ContainsRegex(
+                                 "^      1  省人力资源社会保障厅  task report "
+                                 "+at-risk +- +400  2023-11-14 22:13  "
+                                 "revision 1 of qh-hrss"));
+  EXPECT_THAT(*(header + 3), testing::ContainsRegex(
+                                 "^      1  省教育厅 +contribution +"
+                                 "completed +- +420 .* revision 1 of qh-edu"));
+  EXPECT_THAT(*(header + 4), testing::ContainsRegex(
+                                 "^      2  .* on-track +75% +431 +"
+                                 "2023-11-14 22:13  revision 2 of qh-hrss"));
+  EXPECT_THAT(Widths(lines), Each(Le(120)));
+
+  // Submitted by admin for an agency: a "by" column.
+  v1::TaskProgress progress = Progress();
+  progress.mutable_years(1)->mutable_history(1)->set_principal("admin");
+  const std::string by = FormatTaskProgress(progress, Directory(), true);
+  EXPECT_THAT(by, testing::ContainsRegex("recorded \\(UTC\\) +by +summary"));
+  EXPECT_THAT(by, testing::ContainsRegex("22:13  admin +revision 1 of qh-edu"));
+  EXPECT_THAT(Widths(lines), Each(Le(120)));
+}
+
+v1::IndicatorSeries Series(v1::TargetKind kind) {
+  v1::IndicatorSeries series;
+  series.set_tolerance(0.05);
+  v1::Indicator* indicator = series.mutable_indicator();
+  indicator->set_number(1);
+  indicator->set_name("城镇新增就业");
+  indicator->set_unit("万人");
+  indicator->set_target_kind(kind);
+  indicator->set_target_value(30);
+  indicator->set_target_text("〔30〕");
+  indicator->set_attribute(v1::EXPECTED);
+  indicator->mutable_baseline()->set_year(2020);
+  indicator->mutable_baseline()->set_value(31.2);
+  indicator->mutable_baseline()->set_text("〔31.2〕");
+  indicator->add_responsible_agency_ids("qh-hrss");
+  indicator->add_responsible_agency_ids("qh-drc");
+  indicator->set_responsibility_source("专栏2 注; 三(一)");
+  const struct {
+    int year;
+    double value;  // < 0: none
+    double cumulative;
+    double expected;
+    v1::Judgement judgement;
+    const char* note;
+  } kPoints[] = {
+      {2021, 6.5, 6.5, 6, v1::JUDGEMENT_ON_TRACK, "6.5 >= 6 - 5%"},
+      {2022, 5.1, 11.6, 12, v1::JUDGEMENT_ON_TRACK, "11.6 >= 12 - 5%"},
+      {2023, 4.1, 15.7, 18, v1::JUDGEMENT_OFF_TRACK, "15.7 < 18 - 5%"},
+      {2024, -1, 0, 24, v1::JUDGEMENT_NO_DATA, ""},
+      {2025, -1, 0, 30, v1::JUDGEMENT_NO_DATA, ""},
+  };
+  for (const auto& p : kPoints) {
+    v1::SeriesPoint* point = series.add_points();
+    point->set_year(p.year);
+    if (p.value >= 0) {
+      point->set_has_value(true);
+      point->set_value(p.value);
+      point->set_cumulative(p.cumulative);
+      point->set_revision(1);
+    }
+    point->set_has_expected(true);
+    point->set_expected(p.expected);
+    point->set_judgement(p.judgement);
+    point->set_note(p.note);
+  }
+  return series;
+}
+
+TEST(FormatIndicatorSeriesTest, CumulativeHasARunningTotalColumn) {
+  const std::string text =
+      FormatIndicatorSeries(Series(v1::CUMULATIVE), Directory());
+  EXPECT_THAT(text, HasSubstr("indicator    1 城镇新增就业\n"));
+  EXPECT_THAT(text, HasSubstr("unit         万人\n"));
+  EXPECT_THAT(text, HasSubstr("target       〔30〕\n"));
+  EXPECT_THAT(text, HasSubstr("kind         cumulative\n"));
+  EXPECT_THAT(text, HasSubstr("attribute    预期性\n"));
+  EXPECT_THAT(text, HasSubstr("baseline     〔31.2〕 (2020)\n"));
+  EXPECT_THAT(text,
+              HasSubstr("answered by  省人力资源社会保障厅, 省发展改革委\n"));
+  EXPECT_THAT(text, HasSubstr("link source  专栏2 注; 三(一)\n"));
+  EXPECT_THAT(text, HasSubstr("tolerance    5%\n"));
+
+  const std::vector<std::string> lines = Lines(text);
+  const auto header = std::find_if(lines.begin(), lines.end(), [](auto& l) {
+    return absl::StartsWith(l, "year");
+  });
+  ASSERT_NE(header, lines.end());
+  ASSERT_EQ(lines.end() - header, 2 + 5 + 1);
+  EXPECT_THAT(*header,
+              testing::ContainsRegex(
+                  "^year +value +cumulative +expected +judgement +note"));
+  EXPECT_EQ(*(header + 2),
+            "2021    6.5         6.5         6  on track   "
+            "6.5 >= 6 - 5%  ");
+  EXPECT_EQ(*(header + 4),
+            "2023    4.1        15.7        18  OFF TRACK  "
+            "15.7 < 18 - 5% ");
+  EXPECT_EQ(*(header + 5),
+            "2024      -           -        24  no data    "
+            "               ");
+  EXPECT_EQ(lines.back(), "5 years: 2 on track, 1 OFF TRACK, 2 no data");
+}
+
+TEST(FormatIndicatorSeriesTest, OtherKindsHaveNoCumulativeColumn) {
+  v1::IndicatorSeries series = Series(v1::FLOOR);
+  series.mutable_indicator()->clear_baseline();
+  series.mutable_indicator()->clear_responsible_agency_ids();
+  series.mutable_points(3)->set_judgement(v1::JUDGEMENT_NOT_JUDGED);
+  series.mutable_points(3)->set_has_value(true);
+  series.mutable_points(3)->set_value(7);
+  series.mutable_points(3)->set_has_expected(false);
+  const std::string text = FormatIndicatorSeries(series, Directory());
+  EXPECT_THAT(text, testing::Not(HasSubstr("cumulative")));
+  EXPECT_THAT(text, HasSubstr("kind         floor\n"));
+  EXPECT_THAT(text, HasSubstr("baseline     -\n"));
+  EXPECT_THAT(text, HasSubstr("answered by  -\n"));
+  EXPECT_THAT(text,
+              testing::ContainsRegex("\nyear +value +expected +judgement"));
+  EXPECT_THAT(text, HasSubstr("\n2024      7         -  not judged"));
+  EXPECT_THAT(text, HasSubstr("5 years: 2 on track, 1 OFF TRACK, 1 no data, "
+                              "1 not judged\n"));
+}
+
+TEST(FormatMissingReportsTest, ThreeSectionsWithCounts) {
+  v1::MissingReports missing;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        year: 2023
+        task_reports {
+          task_number: 3
+          agency_ids: [ "qh-hrss", "qh-drc" ]
+        }
+        task_reports { task_number: 12 agency_ids: "qh-edu" }
+        contributions { task_number: 5 agency_id: "xining" role: SUPPORT }
+        indicator_values {
+          indicator_number: 2
+          indicator_name: "城镇调查失业率"
+          agency_ids: [ "qh-drc", "qh-unknown" ]
+        }
+      )pb",
+      &missing));
+  const std::string text = FormatMissingReports(missing, Directory());
+  EXPECT_THAT(text, testing::StartsWith("missing for 2023\n"));
+  EXPECT_THAT(text, testing::ContainsRegex("\ntask reports: 2\n"
+                                           "task  who should submit it +\n"));
+  EXPECT_THAT(text, HasSubstr("   3  省人力资源社会保障厅, 省发展改革委\n"));
+  EXPECT_THAT(text, HasSubstr("  12  省教育厅"));
+  EXPECT_THAT(text, HasSubstr("\ncontributions: 1\n"));
+  EXPECT_THAT(text, testing::ContainsRegex("\n   5  西宁市 +support 配合\n"));
+  EXPECT_THAT(text, HasSubstr("\nindicator values: 1\n"));
+  EXPECT_THAT(text, testing::ContainsRegex(
+                        "\n2  城镇调查失业率 +省发展改革委, qh-unknown\n"));
+  EXPECT_THAT(text,
+              testing::EndsWith("\n4 missing: 2 task reports, 1 contribution, "
+                                "1 indicator value\n"));
+
+  v1::MissingReports none;
+  none.set_year(2021);
+  EXPECT_EQ(FormatMissingReports(none, Directory()),
+            "missing for 2021\n\n"
+            "task reports: none missing\n\n"
+            "contributions: none missing\n\n"
+            "indicator values: none missing\n\n"
+            "0 missing: 0 task reports, 0 contributions, 0 indicator values\n");
+}
+
+TEST(FormatCredentialsTest, IssuedTokenIsShownWithTheWarning) {
+  v1::Credential credential;
+  credential.set_credential_id("cred-7");
+  credential.set_principal("agency:qh-edu");
+  credential.set_label("edu reporting system");
+  credential.set_issued_seq(512);
+  const std::string token(64, 'a');
+  const std::string text = FormatIssuedToken(credential, token, Directory());
+  EXPECT_THAT(text, HasSubstr("credential  cred-7\n"));
+  EXPECT_THAT(text, HasSubstr("principal   agency:qh-edu (省教育厅)\n"));
+  EXPECT_THAT(text, HasSubstr("token       " + token + "\n"));
+  EXPECT_THAT(text, HasSubstr("not stored anywhere"));
+  EXPECT_THAT(text, HasSubstr("cannot be shown again"));
+
+  v1::ListCredentialsResponse list;
+  *list.add_credentials() = credential;
+  credential.set_credential_id("cred-8");
+  credential.set_principal("supervisor");
+  credential.clear_label();
+  credential.set_revoked(true);
+  credential.set_revoked_seq(600);
+  *list.add_credentials() = credential;
+  const std::vector<std::string> lines =
+      Lines(FormatCredentials(list, Directory()));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[2], testing::ContainsRegex(
+                            "^cred-7 +agency:qh-edu \\(省教育厅\\) +edu "
+                            "reporting system +active +512 +-$"));
+  EXPECT_THAT(lines[3], testing::ContainsRegex(
+                            "^cred-8 +supervisor +- +revoked +512 +600$"));
+  EXPECT_EQ(lines[4], "2 credentials, 1 revoked");
+  EXPECT_THAT(FormatCredential(credential, Directory()),
+              HasSubstr("state        revoked\nissued seq   512\n"
+                        "revoked seq  600\n"));
 }
 
 }  // namespace

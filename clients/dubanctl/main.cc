@@ -1,22 +1,29 @@
-// dubanctl: the command-line client of duban's AssignmentService.
+// dubanctl: the command-line client of duban's AssignmentService,
+// ReportingService and AdminService.
 //
 //   dubanctl --token-file ./data/admin.token tasks list --agency 省教育厅
 //   dubanctl matrix --role lead
 //   dubanctl assign 12 qh-edu support --reason "added at the 2023 review"
+//   dubanctl --token-file edu.token report 12 --year 2023 --status on-track
+//       --summary "..." --percent 60
+//   dubanctl series 1 --tolerance 5%
+//   dubanctl admin token issue --agency 省教育厅 --label "edu reporting system"
 //
 // Run `dubanctl --help` for the commands. Exit status: 0 on success, 1 when
 // a call or a local file fails ("dubanctl: <CODE>: <message>" on stderr),
 // 2 on a usage error.
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iostream>
 #include <optional>
-#include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,8 +34,11 @@
 #include "absl/strings/str_cat.h"
 #include "clients/dubanctl/client.h"
 #include "clients/dubanctl/format.h"
+#include "clients/dubanctl/token.h"
+#include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.pb.h"
 #include "duban/v1/plan.pb.h"
+#include "duban/v1/reporting.pb.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -54,6 +64,13 @@ struct GlobalOptions {
   bool json = false;
   std::string request_id;
   double timeout_seconds = 30;
+  // TLS: on when a root file or a client certificate is given.
+  std::string tls_ca;    // root certificates (PEM file)
+  std::string tls_cert;  // client certificate chain (PEM file): mutual TLS
+  std::string tls_key;   // its private key (PEM file)
+  std::string tls_server_name;
+
+  bool tls() const { return !tls_ca.empty() || !tls_cert.empty(); }
 };
 
 struct ImportOptions {
@@ -75,6 +92,46 @@ struct WriteOptions {
   std::string reason;
 };
 
+struct ReportOptions {
+  int task = 0;
+  int year = 0;
+  std::string status;  // validated by StatusValidator
+  std::string summary;
+  std::string measures;
+  std::vector<std::string> evidence;
+  std::optional<double> percent;
+  std::optional<uint32_t> expect_revision;
+  std::string agency;  // on whose behalf (admin); "" for the caller itself
+};
+
+struct IndicatorValueOptions {
+  int indicator = 0;
+  int year = 0;
+  double value = 0;
+  std::string source_note;
+  std::optional<uint32_t> expect_revision;
+  std::string agency;
+};
+
+struct ProgressOptions {
+  int task = 0;
+  int year = 0;  // 0: every year
+  bool history = false;
+};
+
+struct SeriesOptions {
+  int indicator = 0;
+  std::optional<double> tolerance;  // a fraction: 0.05 is 5%
+};
+
+struct TokenOptions {
+  std::string agency;         // issue: an agency's credential, or
+  std::string role;           // issue: supervisor, auditor or admin
+  std::string label;          // issue
+  std::string credential_id;  // revoke
+  std::string reason;         // revoke
+};
+
 // Accepts what ParseRole accepts.
 CLI::Validator RoleValidator() {
   return CLI::Validator(
@@ -85,6 +142,55 @@ CLI::Validator RoleValidator() {
                "(牵头, 按职责分工负责, 配合)";
       },
       "ROLE", "role");
+}
+
+// Accepts what ParseProgressStatus accepts.
+CLI::Validator StatusValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseProgressStatus(text).has_value()) return "";
+        return "\"" + text +
+               "\" is not a status: use not-started, on-track, at-risk, "
+               "behind or completed (未开始, 按计划推进, 有风险, 滞后, 已完成)";
+      },
+      "STATUS", "progress status");
+}
+
+// Accepts a finite number.
+CLI::Validator FiniteNumber() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() && *end == '\0' && std::isfinite(value)) {
+          return "";
+        }
+        return "\"" + text + "\" is not a finite number";
+      },
+      "", "finite number");
+}
+
+// Accepts a fraction in [0, 1], "0.05", or a percentage, "5%" (which it
+// turns into "0.05").
+CLI::Validator Fraction() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool percent = !text.empty() && text.back() == '%';
+        const std::string number =
+            percent ? text.substr(0, text.size() - 1) : text;
+        char* end = nullptr;
+        double value = std::strtod(number.c_str(), &end);
+        if (percent) value /= 100;
+        if (end == number.c_str() || *end != '\0' || !(value >= 0) ||
+            value > 1) {
+          return "\"" + text +
+                 "\" is not a fraction from 0 to 1 or a percentage from 0% "
+                 "to 100%";
+        }
+        if (percent) text = std::to_string(value);
+        return "";
+      },
+      "", "fraction");
 }
 
 // The role of a validated, possibly empty role option.
@@ -117,14 +223,22 @@ std::string GetEnv(const char* name) {
   return value == nullptr ? "" : value;
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path,
-                                          const char* source) {
+// The contents of the file `path` that option `source` names.
+absl::StatusOr<std::string> ReadOptionFile(const std::string& path,
+                                           const char* source) {
   absl::StatusOr<std::string> contents = ReadFile(path);
   if (!contents.ok()) {
     return absl::Status(
         contents.status().code(),
         absl::StrCat(source, ": ", contents.status().message()));
   }
+  return contents;
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path,
+                                          const char* source) {
+  absl::StatusOr<std::string> contents = ReadOptionFile(path, source);
+  if (!contents.ok()) return contents.status();
   std::string token(absl::StripAsciiWhitespace(*contents));
   if (token.empty()) {
     return absl::FailedPreconditionError(
@@ -134,7 +248,11 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path,
 }
 
 // The bearer token, from the first of: --token, --token-file, DUBAN_TOKEN,
-// DUBAN_TOKEN_FILE, <data-dir>/admin.token.
+// DUBAN_TOKEN_FILE, <data-dir>/admin.token. With a client certificate
+// (mutual TLS) the certificate is the credential when none of the first four
+// is set: then "" (no authorization header), and <data-dir>/admin.token is
+// not used, so that a server's local admin token never silently replaces the
+// certificate's principal.
 absl::StatusOr<std::string> ResolveToken(const GlobalOptions& options) {
   const auto nonempty = [](std::string token,
                            const char* source) -> absl::StatusOr<std::string> {
@@ -154,26 +272,39 @@ absl::StatusOr<std::string> ResolveToken(const GlobalOptions& options) {
   if (const std::string env = GetEnv("DUBAN_TOKEN_FILE"); !env.empty()) {
     return ReadTokenFile(env, "DUBAN_TOKEN_FILE");
   }
+  if (!options.tls_cert.empty()) return std::string();
   const std::string admin_token = options.data_dir + "/admin.token";
   absl::StatusOr<std::string> token = ReadTokenFile(admin_token, "--data-dir");
   if (!absl::IsNotFound(token.status())) return token;
   return absl::UnauthenticatedError(absl::StrCat(
       "no token found: looked at --token, --token-file, DUBAN_TOKEN and "
       "DUBAN_TOKEN_FILE (none set) and ",
-      admin_token, " (no such file); give one of them, or --data-dir"));
+      admin_token,
+      " (no such file); give one of them, --data-dir, or a client "
+      "certificate (--tls-cert and --tls-key)"));
 }
 
-// A fresh random 128-bit id, as 32 hex digits.
-std::string NewRequestId() {
-  std::random_device random;  // /dev/urandom (or RDRAND) on Linux
-  std::string id;
-  for (int i = 0; i < 4; ++i) {
-    const uint32_t word = random();
-    for (int shift = 28; shift >= 0; shift -= 4) {
-      id += "0123456789abcdef"[(word >> shift) & 0xF];
-    }
+// The channel the options ask for, the PEM files read.
+absl::StatusOr<ChannelOptions> ChannelOptionsOf(const GlobalOptions& options) {
+  ChannelOptions channel;
+  channel.address = options.server;
+  channel.tls = options.tls();
+  channel.server_name = options.tls_server_name;
+  const auto read = [](const std::string& path, const char* source,
+                       std::string* pem) {
+    if (path.empty()) return absl::OkStatus();
+    absl::StatusOr<std::string> contents = ReadOptionFile(path, source);
+    if (!contents.ok()) return contents.status();
+    *pem = *std::move(contents);
+    return absl::OkStatus();
+  };
+  for (const absl::Status& status :
+       {read(options.tls_ca, "--tls-ca", &channel.root_certificates),
+        read(options.tls_cert, "--tls-cert", &channel.certificate_chain),
+        read(options.tls_key, "--tls-key", &channel.private_key)}) {
+    if (!status.ok()) return status;
   }
-  return id;
+  return channel;
 }
 
 // Collects protobuf text-format errors as "file:line:column: message".
@@ -249,32 +380,58 @@ absl::Status PrintMessages(const Messages& messages) {
 // ---------------------------------------------------------------------------
 // Commands
 
-// A failed write whose outcome is unknown (the server may have applied it)
-// says how to retry it without applying it twice.
-absl::Status WithRetryHint(const absl::Status& status,
-                           const std::string& request_id) {
+// `status` with `hint` appended when it leaves a write's outcome unknown
+// (the server may have applied it), else `status` itself.
+absl::Status WhenOutcomeUnknown(const absl::Status& status,
+                                std::string_view hint) {
   if (status.code() != absl::StatusCode::kUnavailable &&
       status.code() != absl::StatusCode::kDeadlineExceeded) {
     return status;
   }
   return absl::Status(
       status.code(),
-      absl::StrCat(status.message(), " (retry safely with --request-id ",
-                   request_id, ")"));
+      absl::StrCat(status.message(), " (",
+                   absl::string_view(hint.data(), hint.size()), ")"));
 }
 
-// What every command needs: the options and a client.
+// A failed write whose outcome is unknown says how to retry it without
+// applying it twice.
+absl::Status WithRetryHint(const absl::Status& status,
+                           const std::string& request_id) {
+  return WhenOutcomeUnknown(
+      status, absl::StrCat("retry safely with --request-id ", request_id));
+}
+
+// What every command needs: the options and a client per service, all on
+// one channel.
 struct Session {
   const GlobalOptions& options;
-  AssignmentClient client;
+  AssignmentClient assignment;
+  ReportingClient reporting;
+  AdminClient admin;
 
   absl::StatusOr<AgencyDirectory> Agencies() const {
     v1::ListAgenciesRequest request;
     request.set_plan_id(options.plan);
     absl::StatusOr<v1::ListAgenciesResponse> response =
-        client.ListAgencies(request);
+        assignment.ListAgencies(request);
     if (!response.ok()) return response.status();
     return AgencyDirectory(*std::move(response));
+  }
+
+  // The agencies when `needed` (to resolve a name, or to print short names),
+  // else an empty directory without a call.
+  absl::StatusOr<AgencyDirectory> AgenciesIf(bool needed) const {
+    if (!needed) return AgencyDirectory(v1::ListAgenciesResponse());
+    return Agencies();
+  }
+
+  // The agencies if the plan has them, else an empty directory: for output
+  // that only decorates ids with names.
+  AgencyDirectory AgenciesOrNone() const {
+    absl::StatusOr<AgencyDirectory> agencies = Agencies();
+    if (!agencies.ok()) return AgencyDirectory(v1::ListAgenciesResponse());
+    return *std::move(agencies);
   }
 
   // The id of the agency `ref` names, or "" for an empty `ref`.
@@ -291,7 +448,7 @@ struct Session {
     request.set_agency_id(agency_id);
     if (role.has_value()) request.set_role(*role);
     request.set_page_size(500);
-    return client.ListAllTasks(std::move(request));
+    return assignment.ListAllTasks(std::move(request));
   }
 
   // Prints a task that a command returned: as JSON or like `tasks show`.
@@ -337,7 +494,7 @@ absl::Status PlanImport(const Session& session, const ImportOptions& import) {
     if (!read.ok()) return read;
   }
   absl::StatusOr<v1::ImportPlanResponse> response =
-      session.client.ImportPlan(request);
+      session.assignment.ImportPlan(request);
   if (!response.ok()) {
     return WithRetryHint(response.status(), request.request_id());
   }
@@ -349,7 +506,7 @@ absl::Status PlanImport(const Session& session, const ImportOptions& import) {
 absl::Status PlanShow(const Session& session) {
   v1::GetPlanRequest request;
   request.set_plan_id(session.options.plan);
-  absl::StatusOr<v1::Plan> plan = session.client.GetPlan(request);
+  absl::StatusOr<v1::Plan> plan = session.assignment.GetPlan(request);
   if (!plan.ok()) return plan.status();
   if (session.options.json) return PrintMessage(*plan);
   std::cout << FormatPlan(*plan);
@@ -382,7 +539,7 @@ absl::Status TasksShow(const Session& session, int number) {
   v1::GetTaskRequest request;
   request.set_plan_id(session.options.plan);
   request.set_number(number);
-  absl::StatusOr<v1::Task> task = session.client.GetTask(request);
+  absl::StatusOr<v1::Task> task = session.assignment.GetTask(request);
   if (!task.ok()) return task.status();
   return session.PrintTask(*task, nullptr);
 }
@@ -399,7 +556,7 @@ absl::Status Indicators(const Session& session) {
   v1::ListIndicatorsRequest request;
   request.set_plan_id(session.options.plan);
   absl::StatusOr<v1::ListIndicatorsResponse> response =
-      session.client.ListIndicators(request);
+      session.assignment.ListIndicators(request);
   if (!response.ok()) return response.status();
   if (session.options.json) return PrintMessages(response->indicators());
   std::cout << FormatIndicators(*response);
@@ -470,7 +627,7 @@ absl::Status Assign(const Session& session, const WriteOptions& write) {
         request.set_agency_id(agency_id);
         request.set_role(*ParseRole(write.role));
         request.set_reason(write.reason);
-        return session.client.AssignResponsibility(request);
+        return session.assignment.AssignResponsibility(request);
       });
 }
 
@@ -483,8 +640,192 @@ absl::Status Revoke(const Session& session, const WriteOptions& write) {
         request.set_task_number(write.task);
         request.set_agency_id(agency_id);
         request.set_reason(write.reason);
-        return session.client.RevokeResponsibility(request);
+        return session.assignment.RevokeResponsibility(request);
       });
+}
+
+// The agencies a report or value needs (to resolve --agency, or to print
+// short names) and the id --agency names ("": the caller reports for itself).
+struct ReportingAgency {
+  AgencyDirectory agencies;
+  std::string agency_id;
+};
+
+absl::StatusOr<ReportingAgency> ResolveReportingAgency(
+    const Session& session, const std::string& agency) {
+  absl::StatusOr<AgencyDirectory> agencies =
+      session.AgenciesIf(!agency.empty() || !session.options.json);
+  if (!agencies.ok()) return agencies.status();
+  absl::StatusOr<std::string> agency_id = session.AgencyId(*agencies, agency);
+  if (!agency_id.ok()) return agency_id.status();
+  return ReportingAgency{*std::move(agencies), *std::move(agency_id)};
+}
+
+absl::Status Report(const Session& session, const ReportOptions& report) {
+  absl::StatusOr<ReportingAgency> who =
+      ResolveReportingAgency(session, report.agency);
+  if (!who.ok()) return who.status();
+  v1::SubmitProgressRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_plan_id(session.options.plan);
+  request.set_task_number(report.task);
+  request.set_year(report.year);
+  request.set_status(*ParseProgressStatus(report.status));
+  request.set_summary(report.summary);
+  request.set_measures(report.measures);
+  for (const std::string& ref : report.evidence) request.add_evidence_refs(ref);
+  if (report.percent.has_value()) {
+    request.set_percent_complete(*report.percent);
+  }
+  if (report.expect_revision.has_value()) {
+    request.set_expected_revision(*report.expect_revision);
+  }
+  request.set_agency_id(who->agency_id);
+  absl::StatusOr<v1::ProgressReport> stored =
+      session.reporting.SubmitProgress(request);
+  if (!stored.ok()) {
+    return WithRetryHint(stored.status(), request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*stored);
+  std::cout << FormatProgressReport(*stored, who->agencies);
+  return absl::OkStatus();
+}
+
+absl::Status IndicatorSet(const Session& session,
+                          const IndicatorValueOptions& value) {
+  absl::StatusOr<ReportingAgency> who =
+      ResolveReportingAgency(session, value.agency);
+  if (!who.ok()) return who.status();
+  v1::SubmitIndicatorValueRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_plan_id(session.options.plan);
+  request.set_indicator_number(value.indicator);
+  request.set_year(value.year);
+  request.set_value(value.value);
+  request.set_source_note(value.source_note);
+  if (value.expect_revision.has_value()) {
+    request.set_expected_revision(*value.expect_revision);
+  }
+  request.set_agency_id(who->agency_id);
+  absl::StatusOr<v1::IndicatorValue> stored =
+      session.reporting.SubmitIndicatorValue(request);
+  if (!stored.ok()) {
+    return WithRetryHint(stored.status(), request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*stored);
+  std::cout << FormatIndicatorValue(*stored, who->agencies);
+  return absl::OkStatus();
+}
+
+absl::Status Progress(const Session& session, const ProgressOptions& progress) {
+  v1::GetTaskProgressRequest request;
+  request.set_plan_id(session.options.plan);
+  request.set_task_number(progress.task);
+  request.set_year(progress.year);
+  absl::StatusOr<v1::TaskProgress> response =
+      session.reporting.GetTaskProgress(request);
+  if (!response.ok()) return response.status();
+  if (session.options.json) return PrintMessage(*response);
+  absl::StatusOr<AgencyDirectory> agencies = session.Agencies();
+  if (!agencies.ok()) return agencies.status();
+  std::cout << FormatTaskProgress(*response, *agencies, progress.history);
+  return absl::OkStatus();
+}
+
+absl::Status Series(const Session& session, const SeriesOptions& series) {
+  v1::GetIndicatorSeriesRequest request;
+  request.set_plan_id(session.options.plan);
+  request.set_indicator_number(series.indicator);
+  if (series.tolerance.has_value()) request.set_tolerance(*series.tolerance);
+  absl::StatusOr<v1::IndicatorSeries> response =
+      session.reporting.GetIndicatorSeries(request);
+  if (!response.ok()) return response.status();
+  if (session.options.json) return PrintMessage(*response);
+  absl::StatusOr<AgencyDirectory> agencies = session.Agencies();
+  if (!agencies.ok()) return agencies.status();
+  std::cout << FormatIndicatorSeries(*response, *agencies);
+  return absl::OkStatus();
+}
+
+absl::Status Missing(const Session& session, int year) {
+  v1::ListMissingReportsRequest request;
+  request.set_plan_id(session.options.plan);
+  request.set_year(year);
+  absl::StatusOr<v1::MissingReports> response =
+      session.reporting.ListMissingReports(request);
+  if (!response.ok()) return response.status();
+  if (session.options.json) return PrintMessage(*response);
+  absl::StatusOr<AgencyDirectory> agencies = session.Agencies();
+  if (!agencies.ok()) return agencies.status();
+  std::cout << FormatMissingReports(*response, *agencies);
+  return absl::OkStatus();
+}
+
+// Makes a token, registers its hash and prints the token: the only time it
+// is ever shown.
+absl::Status TokenIssue(const Session& session, const TokenOptions& issue) {
+  v1::IssueCredentialRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_label(issue.label);
+  AgencyDirectory agencies{v1::ListAgenciesResponse()};
+  if (!issue.agency.empty()) {
+    absl::StatusOr<AgencyDirectory> directory = session.Agencies();
+    if (!directory.ok()) return directory.status();
+    agencies = *std::move(directory);
+    absl::StatusOr<std::string> agency_id =
+        session.AgencyId(agencies, issue.agency);
+    if (!agency_id.ok()) return agency_id.status();
+    request.set_principal(AgencyPrincipal(*agency_id));
+    request.set_plan_id(session.options.plan);
+  } else {
+    request.set_principal(issue.role);
+  }
+  absl::StatusOr<std::string> token = NewBearerToken();
+  if (!token.ok()) return token.status();
+  request.set_token_sha256(Sha256Hex(*token));
+
+  absl::StatusOr<v1::Credential> credential =
+      session.admin.IssueCredential(request);
+  if (!credential.ok()) {
+    // A retry would send another token's hash under the same request id:
+    // the unknown outcome is settled by looking, not by retrying.
+    return WhenOutcomeUnknown(
+        credential.status(),
+        "the credential may have been registered: check `dubanctl admin "
+        "token list`, revoke it if it is there, and issue a new one");
+  }
+  if (session.options.json) {
+    PrintJson(Json{{"credential_id", credential->credential_id()},
+                   {"principal", credential->principal()},
+                   {"token", *token}});
+  } else {
+    std::cout << FormatIssuedToken(*credential, *token, agencies);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TokenRevoke(const Session& session, const TokenOptions& revoke) {
+  v1::RevokeCredentialRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_credential_id(revoke.credential_id);
+  request.set_reason(revoke.reason);
+  absl::StatusOr<v1::Credential> credential =
+      session.admin.RevokeCredential(request);
+  if (!credential.ok()) {
+    return WithRetryHint(credential.status(), request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*credential);
+  std::cout << FormatCredential(*credential, session.AgenciesOrNone());
+  return absl::OkStatus();
+}
+
+absl::Status TokenList(const Session& session) {
+  absl::StatusOr<v1::ListCredentialsResponse> response =
+      session.admin.ListCredentials(v1::ListCredentialsRequest());
+  if (!response.ok()) return response.status();
+  if (session.options.json) return PrintMessages(response->credentials());
+  std::cout << FormatCredentials(*response, session.AgenciesOrNone());
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -501,6 +842,12 @@ struct CommandLine {
   int show_number = 0;
   WriteOptions assign;
   WriteOptions revoke;
+  ReportOptions report;
+  IndicatorValueOptions indicator_value;
+  ProgressOptions progress;
+  SeriesOptions series;
+  int missing_year = 0;
+  TokenOptions token;
   Action action;
 
   // Makes `run` the action when `command` is the one parsed.
@@ -538,6 +885,191 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
       ->type_name("SECONDS")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
+  app.add_option("--tls-ca", options.tls_ca,
+                 "use TLS, trusting these root certificates (PEM)")
+      ->envname("DUBAN_TLS_CA")
+      ->check(CLI::ExistingFile);
+  CLI::Option* cert =
+      app.add_option("--tls-cert", options.tls_cert,
+                     "use mutual TLS with this client certificate chain (PEM; "
+                     "needs --tls-key); without a token it is the credential")
+          ->envname("DUBAN_TLS_CERT")
+          ->check(CLI::ExistingFile);
+  CLI::Option* key =
+      app.add_option("--tls-key", options.tls_key,
+                     "the client certificate's private key (PEM)")
+          ->envname("DUBAN_TLS_KEY")
+          ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--tls-server-name", options.tls_server_name,
+                 "name to check the server certificate against (default: "
+                 "the host of --server)")
+      ->type_name("NAME")
+      ->envname("DUBAN_TLS_SERVER_NAME");
+}
+
+// The agency a write is made on behalf of (admin only).
+void AddOnBehalfOption(CLI::App* command, std::string* agency) {
+  command
+      ->add_option("--agency", *agency,
+                   "report for this agency (admin only; an agency's own "
+                   "credential leaves it out): id, full name, short name or "
+                   "alias")
+      ->type_name("AGENCY");
+}
+
+// `report TASK ...`: SubmitProgress.
+void AddReportCommand(CLI::App& app, CommandLine& cl) {
+  ReportOptions& report = cl.report;
+  CLI::App* command = app.add_subcommand(
+      "report",
+      "submit a year's progress on a task: the task's report from a lead, a "
+      "contribution from any other agency on the task");
+  command->add_option("task", report.task, "task number")
+      ->required()
+      ->check(CLI::Range(1, 9999));
+  command->add_option("--year", report.year, "the year reported on")
+      ->required()
+      ->check(CLI::Range(1900, 2100));
+  command
+      ->add_option("--status", report.status,
+                   "not-started, on-track, at-risk, behind or completed "
+                   "(未开始, 按计划推进, 有风险, 滞后, 已完成)")
+      ->required()
+      ->check(StatusValidator());
+  command->add_option("--summary", report.summary, "what was done")->required();
+  command->add_option("--measures", report.measures, "measures taken");
+  command
+      ->add_option("--evidence", report.evidence,
+                   "an evidence reference (document number, URL, file); "
+                   "repeat for several")
+      ->type_name("REF")
+      ->allow_extra_args(false);
+  command->add_option("--percent", report.percent, "percent complete")
+      ->type_name("N")
+      ->check(CLI::Range(0.0, 100.0));
+  command
+      ->add_option("--expect-revision", report.expect_revision,
+                   "fail unless the current revision of this agency's report "
+                   "is R (0: there is none yet)")
+      ->type_name("R");
+  AddOnBehalfOption(command, &report.agency);
+  cl.OnParsed(command,
+              [&cl](const Session& s) { return Report(s, cl.report); });
+}
+
+// `indicator set N ...`: SubmitIndicatorValue.
+void AddIndicatorCommands(CLI::App& app, CommandLine& cl) {
+  IndicatorValueOptions& value = cl.indicator_value;
+  CLI::App* indicator =
+      app.add_subcommand("indicator", "report an indicator's values");
+  indicator->require_subcommand(1);
+  CLI::App* set = indicator->add_subcommand(
+      "set", "submit an indicator's value for a year (a later one revises it)");
+  set->add_option("number", value.indicator, "indicator number (专栏2)")
+      ->required()
+      ->check(CLI::Range(1, 999));
+  set->add_option("--year", value.year, "the year of the value")
+      ->required()
+      ->check(CLI::Range(1900, 2100));
+  set->add_option("--value", value.value,
+                  "the value, in the indicator's unit (for a cumulative "
+                  "indicator: that year's amount, not the running total)")
+      ->type_name("V")
+      ->required()
+      ->check(FiniteNumber());
+  set->add_option("--source-note", value.source_note,
+                  "where the value comes from (e.g. the statistical "
+                  "bulletin)")
+      ->type_name("TEXT");
+  set->add_option("--expect-revision", value.expect_revision,
+                  "fail unless the current revision of the year's value is R "
+                  "(0: there is none yet)")
+      ->type_name("R");
+  AddOnBehalfOption(set, &value.agency);
+  cl.OnParsed(set, [&cl](const Session& s) {
+    return IndicatorSet(s, cl.indicator_value);
+  });
+}
+
+// `progress`, `series` and `missing`: the reads of ReportingService.
+void AddReportingReads(CLI::App& app, CommandLine& cl) {
+  CLI::App* progress = app.add_subcommand(
+      "progress", "a task's reports and contributions, year by year");
+  progress->add_option("task", cl.progress.task, "task number")
+      ->required()
+      ->check(CLI::Range(1, 9999));
+  progress
+      ->add_option("--year", cl.progress.year, "only this year (default: all)")
+      ->check(CLI::Range(1900, 2100));
+  progress->add_flag("--history", cl.progress.history,
+                     "also every submission (all revisions) of each year");
+  cl.OnParsed(progress,
+              [&cl](const Session& s) { return Progress(s, cl.progress); });
+
+  CLI::App* series = app.add_subcommand(
+      "series",
+      "an indicator's values by year against its expected trajectory");
+  series->add_option("number", cl.series.indicator, "indicator number")
+      ->required()
+      ->check(CLI::Range(1, 999));
+  series
+      ->add_option("--tolerance", cl.series.tolerance,
+                   "relative tolerance of the judgement: 0.05 or 5% (default: "
+                   "the server's)")
+      ->type_name("T")
+      ->transform(Fraction());
+  cl.OnParsed(series, [&cl](const Session& s) { return Series(s, cl.series); });
+
+  CLI::App* missing = app.add_subcommand(
+      "missing",
+      "the task reports, contributions and indicator values a year lacks");
+  missing->add_option("--year", cl.missing_year, "the year")
+      ->required()
+      ->check(CLI::Range(1900, 2100));
+  cl.OnParsed(missing,
+              [&cl](const Session& s) { return Missing(s, cl.missing_year); });
+}
+
+// `admin token issue|revoke|list`: AdminService.
+void AddAdminCommands(CLI::App& app, CommandLine& cl) {
+  TokenOptions& token = cl.token;
+  CLI::App* admin = app.add_subcommand("admin", "administration (admin only)");
+  admin->require_subcommand(1);
+  CLI::App* tokens = admin->add_subcommand("token", "bearer credentials");
+  tokens->require_subcommand(1);
+
+  CLI::App* issue = tokens->add_subcommand(
+      "issue",
+      "make a new bearer token, register its SHA-256 and print the token "
+      "(once: it is stored nowhere)");
+  CLI::Option_group* principal =
+      issue->add_option_group("principal", "whose credential (one of)");
+  principal
+      ->add_option("--agency", token.agency,
+                   "an agency of --plan: id, full name, short name or alias")
+      ->type_name("AGENCY");
+  principal->add_option("--role", token.role, "supervisor, auditor or admin")
+      ->type_name("ROLE")
+      ->transform(
+          CLI::IsMember(std::vector<std::string>(std::begin(kRolePrincipals),
+                                                 std::end(kRolePrincipals)),
+                        CLI::ignore_case));
+  principal->require_option(1);
+  issue->add_option("--label", token.label,
+                    "what the credential is for (recorded)");
+  cl.OnParsed(issue,
+              [&cl](const Session& s) { return TokenIssue(s, cl.token); });
+
+  CLI::App* revoke = tokens->add_subcommand(
+      "revoke", "revoke a credential: its token is refused from now on");
+  revoke->add_option("id", token.credential_id, "credential id")->required();
+  revoke->add_option("--reason", token.reason, "why (recorded)")->required();
+  cl.OnParsed(revoke,
+              [&cl](const Session& s) { return TokenRevoke(s, cl.token); });
+
+  cl.OnParsed(tokens->add_subcommand("list", "every credential"), TokenList);
 }
 
 // Options --agency and --role.
@@ -641,24 +1173,35 @@ void AddWriteCommands(CLI::App& app, CommandLine& cl) {
 absl::Status Execute(const CommandLine& cl) {
   absl::StatusOr<std::string> bearer = ResolveToken(cl.options);
   if (!bearer.ok()) return bearer.status();
-  const auto timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(cl.options.timeout_seconds * 1000));
-  const Session session{
-      cl.options,
-      AssignmentClient(cl.options.server, *std::move(bearer), timeout)};
+  absl::StatusOr<ChannelOptions> channel_options = ChannelOptionsOf(cl.options);
+  if (!channel_options.ok()) return channel_options.status();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(*channel_options);
+  if (!channel.ok()) return channel.status();
+  const CallSettings settings(
+      *bearer, std::chrono::milliseconds(
+                   static_cast<int64_t>(cl.options.timeout_seconds * 1000)));
+  const Session session{cl.options, AssignmentClient(*channel, settings),
+                        ReportingClient(*channel, settings),
+                        AdminClient(*channel, settings)};
   return cl.action(session);
 }
 
 int Run(int argc, char** argv) {
   CommandLine cl;
   CLI::App app(
-      "dubanctl: read and change a plan's responsibility matrix on a duban "
+      "dubanctl: read and change a plan's responsibility matrix, report "
+      "progress and indicator values, and manage credentials on a duban "
       "server.",
       "dubanctl");
   app.fallthrough();  // global options are also accepted after the command
   app.footer(
       "Token: the first of --token, --token-file, $DUBAN_TOKEN, "
-      "$DUBAN_TOKEN_FILE, <data-dir>/admin.token.\n"
+      "$DUBAN_TOKEN_FILE, <data-dir>/admin.token;\n"
+      "  with --tls-cert and none of the first four, the client certificate "
+      "is the credential.\n"
+      "TLS: --tls-ca and/or --tls-cert (with --tls-key) turn it on; "
+      "plaintext otherwise.\n"
       "Exit status: 0 ok, 1 call or file failed, 2 usage error.");
   AddGlobalOptions(app, cl.options);
   AddPlanCommands(app, cl);
@@ -674,19 +1217,35 @@ int Run(int argc, char** argv) {
   cl.OnParsed(matrix,
               [&cl](const Session& s) { return Matrix(s, cl.matrix_filter); });
   AddWriteCommands(app, cl);
+  AddReportCommand(app, cl);
+  AddIndicatorCommands(app, cl);
+  AddReportingReads(app, cl);
+  AddAdminCommands(app, cl);
   app.require_subcommand(1);
 
   try {
     app.parse(argc, argv);
+    if (!cl.options.tls_server_name.empty() && !cl.options.tls()) {
+      throw CLI::ValidationError("--tls-server-name",
+                                 "needs TLS: give --tls-ca or --tls-cert");
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help prints and succeeds
   }
   cl.options.token_given = app.count("--token") > 0;
   cl.options.token_file_given = app.count("--token-file") > 0;
   cl.options.plan_given = app.count("--plan") > 0;  // DUBAN_PLAN counts
-  if (cl.options.request_id.empty()) cl.options.request_id = NewRequestId();
 
-  const absl::Status status = Execute(cl);
+  absl::Status status = absl::OkStatus();
+  if (cl.options.request_id.empty()) {
+    absl::StatusOr<std::string> id = RandomHex(16);  // 128 bits
+    if (id.ok()) {
+      cl.options.request_id = *std::move(id);
+    } else {
+      status = id.status();
+    }
+  }
+  if (status.ok()) status = Execute(cl);
   std::cout.flush();
   if (status.ok()) return 0;
   std::cerr << "dubanctl: " << absl::StatusCodeToString(status.code()) << ": "
@@ -698,9 +1257,12 @@ int Run(int argc, char** argv) {
 }  // namespace duban::clients
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (e.g. a failed TLS handshake) repeat what the
+  // error message says; GRPC_VERBOSITY=ERROR in the environment keeps them.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   try {
     return duban::clients::Run(argc, argv);
-  } catch (const std::exception& e) {  // a bug, or no randomness for an id
+  } catch (const std::exception& e) {  // a bug
     std::cerr << "dubanctl: INTERNAL: " << e.what() << "\n";
     return 1;
   }
