@@ -149,6 +149,24 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(self.client.get_plan(PLAN).revision, revision)
 
+    def test_an_agency_reports_with_its_own_token(self):
+        credential, token = self.client.issue_credential("agency:qh-hrss", plan_id=PLAN, label="py")
+        self.assertEqual(credential.principal, "agency:qh-hrss")
+        agency = DubanClient(self.server.address, token)
+        report = agency.submit_progress(PLAN, 43, 2022, "on-track", "仲裁办案制度已完善",
+                                        request_id="py-43")
+        self.assertEqual(report.agency_id, "qh-hrss")
+        self.assertEqual(report.principal, "agency:qh-hrss")
+        self.assertEqual(report.kind, reporting_pb2.TASK_REPORT)
+        again = agency.submit_progress(PLAN, 43, 2022, "on-track", "仲裁办案制度已完善",
+                                       request_id="py-43")
+        self.assertEqual(again, report)
+        value = agency.submit_indicator_value(PLAN, 1, 2022, 6.3, source_note="快报")
+        self.assertEqual(value.revision, 1)
+        with self.assertRaises(grpc.RpcError) as err:
+            agency.submit_progress(PLAN, 8, 2022, "on-track", "不是本单位任务")
+        self.assertEqual(err.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+
     def test_wrong_token_is_unauthenticated(self):
         bad = DubanClient(self.server.address, "0" * 64)
         with self.assertRaises(grpc.RpcError) as err:
@@ -166,6 +184,6 @@ if __name__ == "__main__":
     ARGS, rest = parser.parse_known_args()
     sys.path[:0] = [ARGS.stubs, ARGS.client]
     import grpc  # noqa: E402  (Debian's python3-grpcio)
-    from duban.v1 import assignment_pb2, plan_pb2  # noqa: E402
+    from duban.v1 import assignment_pb2, plan_pb2, reporting_pb2  # noqa: E402
     from duban_client import DubanClient  # noqa: E402
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -1,12 +1,14 @@
 // End to end for status reporting: credentials issued through AdminService,
 // agencies reporting through ReportingService, over plaintext and mutual TLS.
 #include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <set>
 
 #include <gmock/gmock.h>
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "duban/v1/admin.grpc.pb.h"
 #include "duban/v1/assignment.grpc.pb.h"
@@ -325,6 +327,66 @@ TEST_F(ReportingE2ETest, ARevokedTokenIsRefusedAtOnce) {
   EXPECT_EQ(Progress(stats_, "s-30-c", 30, 2022, v1::ON_TRACK, &report).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(Progress(hrss_, "h-1", 1, 2022, v1::ON_TRACK, &report).ok());
+}
+
+// The same through dubanctl: an admin issues a token, the agency uses it.
+TEST_F(ReportingE2ETest, DubanctlIssuesTokensAndReports) {
+  const std::vector<std::string> base = {DUBANCTL_PATH, "--server", server_->address()};
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  CommandResult r = run({"--data-dir", data_, "--json", "admin", "token", "issue", "--agency",
+                         "省教育厅", "--label", "教育厅业务系统"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto issued = nlohmann::json::parse(r.out);
+  const std::string token = issued.at("token").get<std::string>();
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(issued.at("principal").get<std::string>(), "agency:qh-edu");
+  // The token is in no file of the data folder: only its hash is kept.
+  EXPECT_NE(std::system(("grep -rqa " + token + " " + data_).c_str()), 0);
+  const std::string token_file = dir_.path() + "/edu.token";
+  std::ofstream(token_file) << token << "\n";
+
+  r = run({"--token-file", token_file, "report", "18", "--year", "2022", "--status", "at-risk",
+           "--summary", "部分院校专业调整滞后", "--evidence", "青教职〔2022〕3号"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("task report"));
+  r = run({"--token-file", token_file, "report", "8", "--year", "2022", "--status", "on-track",
+           "--summary", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+
+  r = run({"--token-file", token_file, "indicator", "set", "7", "--year", "2022", "--value",
+           "10.4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run({"--token-file", token_file, "--json", "series", "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto series = nlohmann::json::parse(r.out);
+  bool judged = false;
+  for (const auto& p : series.at("points")) {
+    if (p.at("year").get<int>() == 2022) {
+      EXPECT_EQ(p.at("judgement").get<std::string>(), "JUDGEMENT_OFF_TRACK");
+      judged = true;
+    }
+  }
+  EXPECT_TRUE(judged) << r.out;
+
+  r = run({"--token-file", token_file, "missing", "--year", "2022"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("省教育厅"));
+  r = run({"--token-file", token_file, "progress", "18"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("部分院校专业调整滞后"));
+
+  // Revoked: refused at once.
+  r = run({"--data-dir", data_, "admin", "token", "revoke",
+           issued.at("credential_id").get<std::string>(), "--reason", "系统更换"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run({"--token-file", token_file, "progress", "18"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
 }
 
 // Mutual TLS with a CA made here: a client certificate whose common name is

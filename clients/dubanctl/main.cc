@@ -77,6 +77,7 @@ struct ImportOptions {
   std::string document_file;
   std::string source_file;
   std::string registry_file;
+  std::string indicator_agencies_file;  // optional, with --source
   bool dry_run = false;
 };
 
@@ -492,6 +493,11 @@ absl::Status PlanImport(const Session& session, const ImportOptions& import) {
     absl::Status read =
         ReadTextProto(import.registry_file, source->mutable_registry());
     if (!read.ok()) return read;
+    if (!import.indicator_agencies_file.empty()) {
+      read = ReadTextProto(import.indicator_agencies_file,
+                           source->mutable_indicator_agencies());
+      if (!read.ok()) return read;
+    }
   }
   absl::StatusOr<v1::ImportPlanResponse> response =
       session.assignment.ImportPlan(request);
@@ -1106,11 +1112,16 @@ void AddPlanCommands(CLI::App& app, CommandLine& cl) {
   CLI::Option* registry =
       content->add_option("--registry", cl.import.registry_file,
                           "an AgencyRegistry in protobuf text format");
-  for (CLI::Option* option : {document, source, registry}) {
+  CLI::Option* links = import->add_option(
+      "--indicator-agencies", cl.import.indicator_agencies_file,
+      "with --source: an IndicatorAgencies (which agencies answer for which "
+      "indicator) in protobuf text format");
+  for (CLI::Option* option : {document, source, registry, links}) {
     option->check(CLI::ExistingFile);
   }
   source->needs(registry);
   registry->needs(source);
+  links->needs(source);
   document->excludes(source)->excludes(registry);
   content->require_option(1, 2);
   import->add_flag("--dry-run", cl.import.dry_run,
