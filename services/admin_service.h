@@ -6,6 +6,7 @@
 
 #include "duban/v1/admin.grpc.pb.h"
 #include "services/sequencer.h"
+#include "services/unary_call.h"
 
 namespace duban::services {
 
@@ -18,13 +19,9 @@ class AdminServiceImpl final : public RawAdminService {
  public:
   explicit AdminServiceImpl(Sequencer* sequencer) : sequencer_(sequencer) {}
 
-#define DUBAN_RAW_METHOD(name)                                                                 \
-  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
-                                 grpc::ByteBuffer* out) override;
-  DUBAN_RAW_METHOD(IssueCredential)
-  DUBAN_RAW_METHOD(RevokeCredential)
-  DUBAN_RAW_METHOD(ListCredentials)
-#undef DUBAN_RAW_METHOD
+  DUBAN_RAW_UNARY_METHOD(IssueCredential)
+  DUBAN_RAW_UNARY_METHOD(RevokeCredential)
+  DUBAN_RAW_UNARY_METHOD(ListCredentials)
 
  private:
   Sequencer* const sequencer_;

@@ -25,18 +25,14 @@ class AssignmentServiceImpl final : public RawAssignmentService {
  public:
   explicit AssignmentServiceImpl(Sequencer* sequencer) : sequencer_(sequencer) {}
 
-#define DUBAN_RAW_METHOD(name)                                                   \
-  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
-                                 grpc::ByteBuffer* out) override;
-  DUBAN_RAW_METHOD(ImportPlan)
-  DUBAN_RAW_METHOD(GetPlan)
-  DUBAN_RAW_METHOD(ListTasks)
-  DUBAN_RAW_METHOD(GetTask)
-  DUBAN_RAW_METHOD(ListAgencies)
-  DUBAN_RAW_METHOD(ListIndicators)
-  DUBAN_RAW_METHOD(AssignResponsibility)
-  DUBAN_RAW_METHOD(RevokeResponsibility)
-#undef DUBAN_RAW_METHOD
+  DUBAN_RAW_UNARY_METHOD(ImportPlan)
+  DUBAN_RAW_UNARY_METHOD(GetPlan)
+  DUBAN_RAW_UNARY_METHOD(ListTasks)
+  DUBAN_RAW_UNARY_METHOD(GetTask)
+  DUBAN_RAW_UNARY_METHOD(ListAgencies)
+  DUBAN_RAW_UNARY_METHOD(ListIndicators)
+  DUBAN_RAW_UNARY_METHOD(AssignResponsibility)
+  DUBAN_RAW_UNARY_METHOD(RevokeResponsibility)
 
  private:
   Sequencer* const sequencer_;

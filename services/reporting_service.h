@@ -6,6 +6,7 @@
 
 #include "duban/v1/reporting.grpc.pb.h"
 #include "services/sequencer.h"
+#include "services/unary_call.h"
 
 namespace duban::services {
 
@@ -23,15 +24,11 @@ class ReportingServiceImpl final : public RawReportingService {
   ReportingServiceImpl(Sequencer* sequencer, double default_tolerance)
       : sequencer_(sequencer), default_tolerance_(default_tolerance) {}
 
-#define DUBAN_RAW_METHOD(name)                                                                 \
-  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
-                                 grpc::ByteBuffer* out) override;
-  DUBAN_RAW_METHOD(SubmitProgress)
-  DUBAN_RAW_METHOD(SubmitIndicatorValue)
-  DUBAN_RAW_METHOD(GetTaskProgress)
-  DUBAN_RAW_METHOD(GetIndicatorSeries)
-  DUBAN_RAW_METHOD(ListMissingReports)
-#undef DUBAN_RAW_METHOD
+  DUBAN_RAW_UNARY_METHOD(SubmitProgress)
+  DUBAN_RAW_UNARY_METHOD(SubmitIndicatorValue)
+  DUBAN_RAW_UNARY_METHOD(GetTaskProgress)
+  DUBAN_RAW_UNARY_METHOD(GetIndicatorSeries)
+  DUBAN_RAW_UNARY_METHOD(ListMissingReports)
 
  private:
   Sequencer* const sequencer_;

@@ -95,4 +95,10 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::By
 
 }  // namespace duban::services
 
+// Declares a raw unary method override in a service class:
+//   DUBAN_RAW_UNARY_METHOD(GetPlan)
+#define DUBAN_RAW_UNARY_METHOD(name)                                                           \
+  grpc::ServerUnaryReactor* name(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in, \
+                                 grpc::ByteBuffer* out) override;
+
 #endif  // DUBAN_SERVICES_UNARY_CALL_H_

@@ -23,7 +23,22 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Serves 5 tasks in pages of 2, and remembers what the last call carried.
-class FakeService final : public v1::AssignmentService::Service {
+// What a call carried: its authorization header ("<none>" without one) and
+// deadline.
+struct Seen {
+  std::string authorization;
+  std::chrono::system_clock::time_point deadline;
+
+  void Record(grpc::ServerContext* context) {
+    auto it = context->client_metadata().find("authorization");
+    authorization = it == context->client_metadata().end()
+                        ? "<none>"
+                        : std::string(it->second.data(), it->second.size());
+    deadline = context->deadline();
+  }
+};
+
+class FakeService final : public v1::AssignmentService::Service, public Seen {
  public:
   grpc::Status ListTasks(grpc::ServerContext* context,
                          const v1::ListTasksRequest* request,
@@ -51,18 +66,7 @@ class FakeService final : public v1::AssignmentService::Service {
     return grpc::Status::OK;
   }
 
-  std::string authorization;
-  std::chrono::system_clock::time_point deadline;
   std::vector<std::string> page_tokens;
-
- private:
-  void Record(grpc::ServerContext* context) {
-    auto it = context->client_metadata().find("authorization");
-    authorization = it == context->client_metadata().end()
-                        ? "<none>"
-                        : std::string(it->second.data(), it->second.size());
-    deadline = context->deadline();
-  }
 };
 
 class AssignmentClientTest : public ::testing::Test {
@@ -175,20 +179,6 @@ TEST(ResolveAgencyTest, AmbiguousName) {
   EXPECT_THAT(id.status().message(), HasSubstr("ambiguous"));
 }
 
-// What a call carried: its authorization header ("<none>" without one) and
-// deadline.
-struct Seen {
-  std::string authorization;
-  std::chrono::system_clock::time_point deadline;
-
-  void Record(grpc::ServerContext* context) {
-    auto it = context->client_metadata().find("authorization");
-    authorization = it == context->client_metadata().end()
-                        ? "<none>"
-                        : std::string(it->second.data(), it->second.size());
-    deadline = context->deadline();
-  }
-};
 
 class FakeReporting final : public v1::ReportingService::Service {
  public:
