@@ -124,6 +124,17 @@ absl::StatusOr<const Task*> RequireTask(const PlanState& plan, int32_t number,
   return t;
 }
 
+absl::StatusOr<const duban::v1::Indicator*> RequireIndicator(const PlanState& plan,
+                                                             int32_t number) {
+  if (number <= 0) return absl::InvalidArgumentError("indicator_number: must be positive");
+  const duban::v1::Indicator* ind = plan.FindIndicator(number);
+  if (ind == nullptr) {
+    return absl::NotFoundError(absl::StrCat("indicator ", number, " not found in plan \"",
+                                            plan.plan.plan_id(), "\""));
+  }
+  return ind;
+}
+
 absl::StatusOr<const duban::v1::Agency*> RequireAgency(const PlanState& plan,
                                                        const std::string& agency_id) {
   RETURN_IF_ERROR(CheckId("agency_id", agency_id));
@@ -577,7 +588,8 @@ absl::StatusOr<std::vector<Event>> DecideIssueCredential(const State& state,
                                                          const std::string& credential_id,
                                                          const std::string& principal,
                                                          const std::string& token_sha256_hex,
-                                                         const std::string& label) {
+                                                         const std::string& label,
+                                                         const std::string& plan_id) {
   RETURN_IF_ERROR(CheckId("credential_id", credential_id));
   RETURN_IF_ERROR(CheckText("principal", principal, {kMaxNameBytes}));
   RETURN_IF_ERROR(CheckText("label", label, {kMaxNameBytes, false}));
@@ -590,6 +602,7 @@ absl::StatusOr<std::vector<Event>> DecideIssueCredential(const State& state,
   p->set_principal(principal);
   p->set_token_sha256(token_sha256_hex);
   p->set_label(label);
+  p->set_plan_id(plan_id);
   return std::vector<Event>{std::move(e)};
 }
 

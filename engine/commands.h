@@ -49,15 +49,19 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecideRevoke(
     const State& state, const duban::v1::RevokeResponsibilityRequest& req);
 
 // A new bearer credential for `principal`; only the token's hash is recorded.
+// `plan_id` binds an agency credential to the plan it reports to.
 absl::StatusOr<std::vector<duban::v1::Event>> DecideIssueCredential(
     const State& state, const std::string& credential_id, const std::string& principal,
-    const std::string& token_sha256_hex, const std::string& label);
+    const std::string& token_sha256_hex, const std::string& label,
+    const std::string& plan_id = "");
 
 // Lookups that answer NOT_FOUND with the id in the message.
 absl::StatusOr<const PlanState*> RequirePlan(const State& state, const std::string& plan_id);
 // `field` names the request field that holds the number.
 absl::StatusOr<const duban::v1::Task*> RequireTask(const PlanState& plan, int32_t number,
                                                    absl::string_view field = "task_number");
+absl::StatusOr<const duban::v1::Indicator*> RequireIndicator(const PlanState& plan,
+                                                             int32_t number);
 absl::StatusOr<const duban::v1::Agency*> RequireAgency(const PlanState& plan,
                                                        const std::string& agency_id);
 

@@ -122,14 +122,7 @@ absl::StatusOr<std::vector<Event>> DecideSubmitProgress(
 absl::StatusOr<std::vector<Event>> DecideSubmitIndicatorValue(
     const State& state, const duban::v1::SubmitIndicatorValueRequest& req) {
   ASSIGN_OR_RETURN(const PlanState* plan, RequirePlan(state, req.plan_id()));
-  if (req.indicator_number() <= 0) {
-    return absl::InvalidArgumentError("indicator_number: must be positive");
-  }
-  const Indicator* ind = plan->FindIndicator(req.indicator_number());
-  if (ind == nullptr) {
-    return absl::NotFoundError(absl::StrCat("indicator ", req.indicator_number(),
-                                            " not found in plan \"", req.plan_id(), "\""));
-  }
+  ASSIGN_OR_RETURN(const Indicator* ind, RequireIndicator(*plan, req.indicator_number()));
   ASSIGN_OR_RETURN(const duban::v1::Agency* agency, RequireAgency(*plan, req.agency_id()));
   if (!AnswersFor(*ind, agency->id())) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -250,11 +243,16 @@ IndicatorSeries BuildIndicatorSeries(const PlanState& plan, const Indicator& ind
           p->set_note("no baseline in the previous plan's results: judged only in the last year");
           break;
         }
+        // The tolerance is a share of the whole planned change (of the
+        // target itself without a baseline), not of the level.
+        const double slack = tol * (has_baseline ? std::abs(target - base) : target);
         const bool rising = !has_baseline || target >= base;
-        judge(rising ? v->value() >= p->expected() * (1 - tol)
-                     : v->value() <= p->expected() * (1 + tol),
-              absl::StrCat("straight line from ", has_baseline ? Num(base) : "-", " (",
-                           base_year, ") to ", Num(target), " (", end, "): ", Num(p->expected())));
+        judge(rising ? v->value() >= p->expected() - slack : v->value() <= p->expected() + slack,
+              has_baseline
+                  ? absl::StrCat("straight line from ", Num(base), " (", base_year, ") to ",
+                                 Num(target), " (", end, "): ", Num(p->expected()), ", ",
+                                 rising ? "less " : "plus ", Num(slack), " tolerance")
+                  : absl::StrCat("the target ", Num(target), ", less ", Num(slack), " tolerance"));
         break;
       }
       case duban::v1::FLOOR:
@@ -278,26 +276,38 @@ IndicatorSeries BuildIndicatorSeries(const PlanState& plan, const Indicator& ind
         }
         break;
       case duban::v1::INCREASING: {
-        const bool has_prev = previous != nullptr || (y == start && has_baseline);
+        // Compared with the latest earlier value, or the baseline of the
+        // year before the plan.
+        const bool baseline_fits = has_baseline && ind.baseline().year() == start - 1;
+        const bool has_prev = previous != nullptr || baseline_fits;
         const double prev = previous != nullptr ? previous->value() : base;
         if (has_prev) expect(prev);
         if (v == nullptr) break;
         if (!has_prev) {
           p->set_judgement(duban::v1::JUDGEMENT_NOT_JUDGED);
-          p->set_note("no value for the year before to compare with");
+          p->set_note("no earlier value to compare with");
           break;
         }
-        judge(v->value() > prev, absl::StrCat("must rise above ", Num(prev)));
+        judge(v->value() > prev,
+              absl::StrCat("must rise above ", Num(prev), " (",
+                           previous != nullptr ? absl::StrCat(previous->year())
+                                               : absl::StrCat(ind.baseline().year()),
+                           ")"));
         break;
       }
       default:
+        if (v != nullptr) {
+          p->set_judgement(duban::v1::JUDGEMENT_NOT_JUDGED);
+          p->set_note("unknown target kind");
+        }
         break;
     }
     if (v == nullptr) {
       p->set_judgement(duban::v1::JUDGEMENT_NO_DATA);
       p->set_note("no value reported");
+    } else {
+      previous = v;
     }
-    previous = v;
   }
   return out;
 }

@@ -48,13 +48,14 @@ duban::v1::TaskProgress BuildTaskProgress(const PlanState& plan, const duban::v1
 // The indicator's values by year against the trajectory its target kind and
 // baseline give, judged with the relative `tolerance`:
 //   CUMULATIVE  running total >= target × (years so far / plan years) × (1 − tol)
-//   LEVEL       value >= the straight line from the baseline to the target × (1 − tol)
-//               (<= × (1 + tol) for a falling target); without a baseline only
-//               the last year is judged, against the target
+//   LEVEL       value >= the straight line from the baseline to the target, less
+//               tol × |target − baseline| (<= plus it for a falling target);
+//               without a baseline only the last year is judged: >= target × (1 − tol)
 //   FLOOR       value > the threshold (as written: >10.5), no tolerance
 //   AROUND      |value − target| <= tol × target
 //   CEILING     value <= target × (1 + tol)
-//   INCREASING  value > the year before (the baseline for the first year), no tolerance
+//   INCREASING  value > the latest earlier value (the baseline of the year before
+//               the plan for the first), no tolerance
 duban::v1::IndicatorSeries BuildIndicatorSeries(const PlanState& plan,
                                                 const duban::v1::Indicator& indicator,
                                                 double tolerance);

@@ -251,6 +251,13 @@ TEST_F(ReportingTest, FloorAroundCeilingIncreasingLevel) {
   EXPECT_NEAR(level.points(0).expected(), 37.504, 1e-9);
   EXPECT_EQ(level.points(0).judgement(), duban::v1::JUDGEMENT_ON_TRACK);
   EXPECT_EQ(level.points(1).judgement(), duban::v1::JUDGEMENT_OFF_TRACK);  // 36 < 38.628 × 0.95
+  // A 2021 value below the 2020 baseline is off track, whatever the tolerance of the level.
+  ASSERT_TRUE(Value(6, 2023, 35.7).ok());
+  EXPECT_EQ(Series(6).points(2).judgement(), duban::v1::JUDGEMENT_OFF_TRACK);
+  // INCREASING across a gap: 2025 is compared with 2023, the latest earlier value.
+  ASSERT_TRUE(Value(5, 2025, 50.7).ok());
+  EXPECT_DOUBLE_EQ(Series(5).points(4).expected(), 50.5);
+  EXPECT_EQ(Series(5).points(4).judgement(), duban::v1::JUDGEMENT_ON_TRACK);
   // LEVEL without a baseline: judged only in the last year.
   ASSERT_TRUE(Value(7, 2021, 90).ok());
   ASSERT_TRUE(Value(7, 2025, 95.5).ok());

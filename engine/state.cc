@@ -110,6 +110,13 @@ const Credential* State::FindCredential(const std::string& id) const {
   return it == credentials_->by_id.end() ? nullptr : &it->second;
 }
 
+bool State::AnyPlanLists(const std::string& agency_id) const {
+  for (const auto& [_, plan] : plans_) {
+    if (plan->FindAgency(agency_id) != nullptr) return true;
+  }
+  return false;
+}
+
 bool State::HasCredentialFor(const std::string& principal) const {
   for (const auto& [_, c] : credentials_->by_id) {
     if (c.principal == principal && !c.revoked) return true;
@@ -168,7 +175,7 @@ absl::Status State::Apply(const Event& event) {
       }
       Credentials& c = MutableCredentials();
       c.by_id[p.credential_id()] = Credential{p.credential_id(), p.principal(), p.token_sha256(),
-                                              p.label(), false, event.seq(), 0};
+                                              p.label(), p.plan_id(), false, event.seq(), 0};
       c.id_by_hash[p.token_sha256()] = p.credential_id();
       break;
     }

@@ -67,6 +67,7 @@ struct Credential {
   std::string principal;
   std::string token_sha256;  // hex
   std::string label;
+  std::string plan_id;  // agency credentials: the plan they are bound to
   bool revoked = false;
   uint64_t issued_seq = 0;
   uint64_t revoked_seq = 0;
@@ -87,6 +88,8 @@ class State {
   // The active credential whose token hashes to `token_sha256_hex`, if any.
   const Credential* FindCredentialByHash(const std::string& token_sha256_hex) const;
   const Credential* FindCredential(const std::string& credential_id) const;
+  // Whether any plan's registry lists the agency.
+  bool AnyPlanLists(const std::string& agency_id) const;
   // Whether any active credential exists for `principal`.
   bool HasCredentialFor(const std::string& principal) const;
   // Every credential ever issued, by id.

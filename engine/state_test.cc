@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
+#include "engine/reporting.h"
 #include "engine/test_plan.h"
 
 namespace duban::engine {
@@ -149,26 +150,32 @@ std::vector<Event> GoldenEvents() {
   return events;
 }
 
-TEST(GoldenEventsTest, Version1EventsReplayToTheSameState) {
+// Replays engine/testdata/<name> into `s`; with DUBAN_WRITE_GOLDEN set and
+// the file missing, first writes `events` there.
+void ReplayGolden(const std::string& name, const std::vector<Event>& events, State* s) {
   const char* src = std::getenv("DUBAN_SOURCE_DIR");
   const std::string path =
-      std::string(src ? src : DUBAN_SOURCE_DIR_FALLBACK) + "/engine/testdata/events-v1.bin";
-  if (std::getenv("DUBAN_WRITE_GOLDEN") != nullptr) {
+      std::string(src ? src : DUBAN_SOURCE_DIR_FALLBACK) + "/engine/testdata/" + name;
+  if (std::getenv("DUBAN_WRITE_GOLDEN") != nullptr && !std::ifstream(path).good()) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    for (const Event& e : GoldenEvents()) {
+    for (const Event& e : events) {
       ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToOstream(e, &out));
     }
   }
   std::ifstream in(path, std::ios::binary);
   ASSERT_TRUE(in.good()) << "missing golden file " << path;
   google::protobuf::io::IstreamInputStream stream(&in);
-  State s;
   Event e;
   bool clean_eof = false;
   while (google::protobuf::util::ParseDelimitedFromZeroCopyStream(&e, &stream, &clean_eof)) {
-    ASSERT_TRUE(s.Apply(e).ok()) << e.DebugString();
+    ASSERT_TRUE(s->Apply(e).ok()) << e.DebugString();
   }
   ASSERT_TRUE(clean_eof);
+}
+
+TEST(GoldenEventsTest, Version1EventsReplayToTheSameState) {
+  State s;
+  ReplayGolden("events-v1.bin", GoldenEvents(), &s);
   const PlanState* plan = s.FindPlan("test-plan");
   ASSERT_NE(plan, nullptr);
   EXPECT_EQ(plan->Summary().task_count(), 3);
@@ -196,6 +203,87 @@ TEST(GoldenEventsTest, Version1EventsReplayToTheSameState) {
   for (const auto& [n, t] : plan->tasks) {
     EXPECT_EQ(t.SerializeAsString(), today.FindPlan("test-plan")->tasks.at(n).SerializeAsString());
   }
+}
+
+// Version 2 adds reports, indicator values, indicator agencies, plan-bound
+// agency credentials and a revocation.
+std::vector<Event> GoldenEventsV2() {
+  duban::v1::PlanDocument doc = testing::TestPlan();
+  doc.mutable_indicators(0)->add_responsible_agency_ids("hrss");
+  doc.mutable_indicators(0)->set_responsibility_source("任务31");
+  State s;
+  std::vector<Event> events;
+  auto commit = [&](absl::StatusOr<std::vector<Event>> decided, const std::string& principal) {
+    EXPECT_TRUE(decided.ok()) << decided.status();
+    for (Event& e : *decided) {
+      e.set_seq(s.seq() + 1);
+      e.set_principal(principal);
+      e.set_request_id(absl::StrCat("golden2-", e.seq()));
+      e.set_recorded_at_micros(1643644800000000 + e.seq());  // 2022-02-01T00:00:00+08:00
+      EXPECT_TRUE(s.Apply(e).ok());
+      events.push_back(e);
+    }
+  };
+  auto import = DecideImport(s, doc, {});
+  EXPECT_TRUE(import.ok());
+  commit(import->events, "system");
+  commit(DecideIssueCredential(s, "cred-1", "agency:hrss", "cd34", "hrss system", "test-plan"),
+         "admin");
+  duban::v1::SubmitProgressRequest progress;
+  progress.set_plan_id("test-plan");
+  progress.set_task_number(3);
+  progress.set_year(2021);
+  progress.set_agency_id("hrss");
+  progress.set_status(duban::v1::AT_RISK);
+  progress.set_summary("进度滞后");
+  progress.add_evidence_refs("ref-1");
+  progress.set_percent_complete(40);
+  commit(DecideSubmitProgress(s, progress), "agency:hrss");
+  progress.set_status(duban::v1::ON_TRACK);
+  commit(DecideSubmitProgress(s, progress), "agency:hrss");
+  duban::v1::SubmitIndicatorValueRequest value;
+  value.set_plan_id("test-plan");
+  value.set_indicator_number(1);
+  value.set_year(2021);
+  value.set_value(6.2);
+  value.set_agency_id("hrss");
+  value.set_source_note("快报");
+  commit(DecideSubmitIndicatorValue(s, value), "agency:hrss");
+  Event revoke;
+  revoke.mutable_credential_revoked()->set_credential_id("cred-1");
+  revoke.mutable_credential_revoked()->set_reason("replaced");
+  commit(std::vector<Event>{revoke}, "admin");
+  return events;
+}
+
+TEST(GoldenEventsTest, Version2EventsReplayToTheSameState) {
+  State s;
+  ReplayGolden("events-v2.bin", GoldenEventsV2(), &s);
+  const PlanState* plan = s.FindPlan("test-plan");
+  ASSERT_NE(plan, nullptr);
+  EXPECT_EQ(plan->indicators.at(1).responsible_agency_ids(0), "hrss");
+  EXPECT_EQ(plan->indicators.at(1).responsibility_source(), "任务31");
+  const auto* report = plan->LatestReport(3, 2021, "hrss");
+  ASSERT_NE(report, nullptr);
+  EXPECT_EQ(report->revision(), 2u);
+  EXPECT_EQ(report->status(), duban::v1::ON_TRACK);
+  EXPECT_EQ(report->kind(), duban::v1::TASK_REPORT);
+  EXPECT_EQ(report->principal(), "agency:hrss");
+  EXPECT_EQ(report->percent_complete(), 40);
+  EXPECT_EQ(report->evidence_refs(0), "ref-1");
+  EXPECT_EQ(plan->progress.at({3, 2021, "hrss"}).front().status(), duban::v1::AT_RISK);
+  const auto* value = plan->LatestValue(1, 2021);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(value->value(), 6.2);
+  EXPECT_EQ(value->source_note(), "快报");
+  const Credential* c = s.FindCredential("cred-1");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->plan_id, "test-plan");
+  EXPECT_TRUE(c->revoked);
+  EXPECT_EQ(s.FindCredentialByHash("cd34"), nullptr);
+  State today;
+  for (const Event& e : GoldenEventsV2()) ASSERT_TRUE(today.Apply(e).ok());
+  EXPECT_EQ(today.seq(), s.seq());
 }
 
 }  // namespace

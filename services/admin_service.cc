@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
+#include "engine/validate.h"
 #include "services/rpc.h"
 #include "storage/status_macros.h"
 
@@ -28,6 +29,7 @@ Credential ToProto(const engine::Credential& c) {
   out.set_revoked(c.revoked);
   out.set_issued_seq(c.issued_seq);
   out.set_revoked_seq(c.revoked_seq);
+  out.set_plan_id(c.plan_id);
   return out;
 }
 
@@ -59,14 +61,14 @@ absl::StatusOr<Sequencer::Events> DecideIssue(const engine::State& s,
   if (s.FindCredentialByHash(req.token_sha256()) != nullptr) {
     return absl::AlreadyExistsError("token_sha256: a credential with this token exists");
   }
-  const std::string id = absl::StrCat(
-      p.kind == Principal::Kind::kAgency ? "agency-" + p.agency_id : p.name(), "-",
-      req.token_sha256().substr(0, 12));
-  return engine::DecideIssueCredential(s, id, p.name(), req.token_sha256(), req.label());
+  const std::string id = absl::StrCat("cred-", req.token_sha256().substr(0, 16));
+  return engine::DecideIssueCredential(s, id, p.name(), req.token_sha256(), req.label(),
+                                       p.kind == Principal::Kind::kAgency ? req.plan_id() : "");
 }
 
 absl::StatusOr<Sequencer::Events> DecideRevoke(const engine::State& s,
                                                const RevokeCredentialRequest& req) {
+  RETURN_IF_ERROR(engine::CheckId("credential_id", req.credential_id()));
   RETURN_IF_ERROR(engine::CheckText("reason", req.reason(), {engine::kMaxReasonBytes, true, true}));
   const engine::Credential* c = s.FindCredential(req.credential_id());
   if (c == nullptr) {

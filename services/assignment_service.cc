@@ -140,7 +140,7 @@ ServerUnaryReactor* AssignmentServiceImpl::ImportPlan(CallbackServerContext* ctx
                     return absl::OkStatus();
                   });
     }
-    Submit(sequencer_, call, "ImportPlan", *who,
+    Submit(sequencer_, call, "ImportPlan", *who, call->request(),
            ImportPlanCommand(std::move(parsed->document), std::move(parsed->warnings)));
   });
 }

@@ -1,5 +1,7 @@
 #include "services/auth.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -26,6 +28,9 @@ std::string Principal::name() const {
 
 absl::StatusOr<Principal> Principal::Parse(const std::string& name) {
   Principal p;
+  if (name.size() > engine::kMaxIdBytes + 7) {
+    return absl::InvalidArgumentError("principal: too long to be a principal");
+  }
   if (name == "admin") {
     p.kind = Kind::kAdmin;
   } else if (name == "supervisor") {
@@ -59,10 +64,6 @@ absl::Status Authorize(const Principal& principal, Permission permission) {
       if (admin || principal.kind == Kind::kAgency) return absl::OkStatus();
       needs = "an agency's credential (supervisors and auditors do not report)";
       break;
-    case Permission::kReadAllReports:
-      if (principal.kind != Kind::kAgency) return absl::OkStatus();
-      needs = "a supervisor's, auditor's or admin credential";
-      break;
   }
   return absl::PermissionDeniedError(
       absl::StrCat(principal.name(), " may not do this: it needs ", needs));
@@ -86,14 +87,21 @@ absl::StatusOr<Principal> Authenticate(
   if (it == metadata.end()) {
     if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
       for (const grpc::string_ref& cn : auth_context->FindPropertyValues("x509_common_name")) {
-        absl::StatusOr<Principal> p = Principal::Parse(std::string(cn.data(), cn.size()));
-        if (p.ok() && p->kind != Principal::Kind::kSystem) {
-          p->credential_id = "tls-client-certificate";
-          return p;
+        const std::string name(cn.data(), std::min<size_t>(cn.size(), 128));
+        absl::StatusOr<Principal> p = Principal::Parse(name);
+        if (!p.ok() || p->kind == Principal::Kind::kSystem || p->kind == Principal::Kind::kAdmin) {
+          return absl::UnauthenticatedError(absl::StrCat(
+              "the client certificate's common name \"", name,
+              "\" is not a certificate principal (supervisor, auditor or agency:<id>; admin uses "
+              "its token)"));
         }
-        return absl::UnauthenticatedError(absl::StrCat(
-            "the client certificate's common name \"", std::string(cn.data(), cn.size()),
-            "\" is not a principal (admin, supervisor, auditor or agency:<id>)"));
+        if (p->kind == Principal::Kind::kAgency && !state.AnyPlanLists(p->agency_id)) {
+          return absl::UnauthenticatedError(
+              absl::StrCat("the client certificate names agency \"", p->agency_id,
+                           "\", which no plan lists"));
+        }
+        p->credential_id = "tls-client-certificate";
+        return p;
       }
     }
     return absl::UnauthenticatedError(
@@ -108,6 +116,7 @@ absl::StatusOr<Principal> Authenticate(
   absl::StatusOr<Principal> p = Principal::Parse(c->principal);
   if (!p.ok()) return absl::UnauthenticatedError("credential names an unknown principal");
   p->credential_id = c->credential_id;
+  p->plan_id = c->plan_id;
   return p;
 }
 

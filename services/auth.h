@@ -25,6 +25,9 @@ struct Principal {
   enum class Kind { kAdmin, kSupervisor, kAuditor, kAgency, kSystem };
   Kind kind = Kind::kSystem;
   std::string agency_id;      // for kAgency
+  // For kAgency with a bearer token: the only plan it may report to or read
+  // reports of. Empty for certificate principals (any plan listing the agency).
+  std::string plan_id;
   std::string credential_id;  // the credential that authenticated it
 
   // "admin", "supervisor", "auditor", "agency:<id>", "system".
@@ -40,15 +43,15 @@ enum class Permission {
   kManagePlan,         // import plans, assign and revoke responsibilities: admin
   kManageCredentials,  // issue, revoke and list credentials: admin
   kReport,             // submit progress and indicator values: agencies, admin on their behalf
-  kReadAllReports,     // every task's progress, every series: admin, supervisor, auditor
 };
 
 absl::Status Authorize(const Principal& principal, Permission permission);
 
 // The principal behind the `authorization: Bearer <token>` metadata or, with
 // no token, behind a verified TLS client certificate whose common name is a
-// principal name ("agency:qh-stats", "supervisor"); UNAUTHENTICATED saying
-// what is missing or wrong otherwise.
+// principal name ("agency:qh-stats" for an agency some plan lists,
+// "supervisor", "auditor"; admin only by token); UNAUTHENTICATED saying what
+// is missing or wrong otherwise.
 absl::StatusOr<Principal> Authenticate(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
     const grpc::AuthContext* auth_context, const engine::State& state);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
 #include "engine/reporting.h"
+#include "engine/validate.h"
 #include "services/rpc.h"
 #include "storage/status_macros.h"
 
@@ -27,10 +28,32 @@ using grpc::ServerUnaryReactor;
 
 namespace {
 
+// An agency principal acts only within its own plan (a token is bound to the
+// plan it was issued for) and only if that plan lists it.
+absl::Status CheckAgencyInPlan(const Principal& who, const engine::State& state,
+                               const std::string& plan_id) {
+  if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
+  if (!who.plan_id.empty() && who.plan_id != plan_id) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        who.name(), "'s credential is for plan \"", who.plan_id, "\", not this one"));
+  }
+  const engine::PlanState* plan = state.FindPlan(plan_id);
+  if (plan != nullptr && plan->FindAgency(who.agency_id) == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(who.name(), " is not an agency of plan \"", plan_id, "\""));
+  }
+  return absl::OkStatus();
+}
+
 // The agency a write is for: an agency's credential reports for itself (the
 // request may repeat its id); admin must name the agency it reports for.
-absl::StatusOr<std::string> ReportingAgency(const Principal& who, const std::string& requested) {
+absl::StatusOr<std::string> ReportingAgency(const Principal& who, const engine::State& state,
+                                            const std::string& plan_id,
+                                            const std::string& requested) {
+  if (!requested.empty()) RETURN_IF_ERROR(engine::CheckId("agency_id", requested));
   if (who.kind == Principal::Kind::kAgency) {
+    RETURN_IF_ERROR(engine::CheckId("plan_id", plan_id));
+    RETURN_IF_ERROR(CheckAgencyInPlan(who, state, plan_id));
     if (!requested.empty() && requested != who.agency_id) {
       return absl::PermissionDeniedError(absl::StrCat(
           who.name(), " may report only for itself, not for \"", requested, "\""));
@@ -45,46 +68,40 @@ absl::StatusOr<std::string> ReportingAgency(const Principal& who, const std::str
 }
 
 // Reads of one task's or indicator's reports: everything for supervisors,
-// auditors and admin; an agency only what it holds a role in / answers for.
-absl::Status MayReadTask(const Principal& who, const duban::v1::Task& task) {
-  if (who.kind != Principal::Kind::kAgency ||
-      engine::FindResponsibility(task, who.agency_id) != nullptr) {
-    return absl::OkStatus();
-  }
+// auditors and admin; an agency only what it holds a role in / answers for,
+// in its own plan.
+absl::Status MayReadTask(const Principal& who, const engine::State& state,
+                         const duban::v1::Task& task) {
+  if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckAgencyInPlan(who, state, task.plan_id()));
+  if (engine::FindResponsibility(task, who.agency_id) != nullptr) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(who.name(), " holds no role on task ",
                                                   task.number(), ": it reads only its own tasks"));
 }
 
-absl::Status MayReadIndicator(const Principal& who, const duban::v1::Indicator& ind) {
-  if (who.kind != Principal::Kind::kAgency || engine::AnswersFor(ind, who.agency_id)) {
-    return absl::OkStatus();
-  }
+absl::Status MayReadIndicator(const Principal& who, const engine::State& state,
+                              const duban::v1::Indicator& ind) {
+  if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckAgencyInPlan(who, state, ind.plan_id()));
+  if (engine::AnswersFor(ind, who.agency_id)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(
       who.name(), " does not answer for indicator ", ind.number(), ": it reads only its own"));
-}
-
-absl::StatusOr<const duban::v1::Indicator*> RequireIndicator(const engine::PlanState& plan,
-                                                             int32_t number) {
-  if (number <= 0) return absl::InvalidArgumentError("indicator_number: must be positive");
-  const duban::v1::Indicator* ind = plan.FindIndicator(number);
-  if (ind == nullptr) {
-    return absl::NotFoundError(absl::StrCat("indicator ", number, " not found in plan \"",
-                                            plan.plan.plan_id(), "\""));
-  }
-  return ind;
 }
 
 // The request with the agency filled in, submitted as its own command; the
 // answer is the record the event added (latest revision).
 template <typename Request, typename Call, typename Decide, typename Answer>
 void SubmitReport(Sequencer* seq, Call* call, const char* method, Decide decide, Answer answer) {
-  std::optional<Principal> who = Authorized(*seq->snapshot(), call, Permission::kReport);
+  const std::shared_ptr<const engine::State> state = seq->snapshot();
+  std::optional<Principal> who = Authorized(*state, call, Permission::kReport);
   if (!who) return;
-  absl::StatusOr<std::string> agency = ReportingAgency(*who, call->request().agency_id());
+  absl::StatusOr<std::string> agency =
+      ReportingAgency(*who, *state, call->request().plan_id(), call->request().agency_id());
   if (!agency.ok()) return call->Finish(agency.status());
   Request req = call->request();
   req.set_agency_id(*agency);
-  Submit(seq, call, method, *who,
+  // The normalised request is what a retry is compared with.
+  Submit(seq, call, method, *who, req,
          MakeCommand([req, decide](const engine::State& s) { return decide(s, req); },
                      [req, answer](const engine::State& s, const Sequencer::Events&) {
                        return answer(*s.FindPlan(req.plan_id()), req);
@@ -125,7 +142,7 @@ ServerUnaryReactor* ReportingServiceImpl::GetTaskProgress(CallbackServerContext*
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
            ASSIGN_OR_RETURN(const duban::v1::Task* task,
                             engine::RequireTask(*plan, req.task_number()));
-           RETURN_IF_ERROR(MayReadTask(who, *task));
+           RETURN_IF_ERROR(MayReadTask(who, s, *task));
            if (req.year() != 0) RETURN_IF_ERROR(engine::CheckPlanYear(*plan, req.year()));
            *call->response() = engine::BuildTaskProgress(*plan, *task, req.year());
            return absl::OkStatus();
@@ -142,8 +159,8 @@ ServerUnaryReactor* ReportingServiceImpl::GetIndicatorSeries(CallbackServerConte
            const GetIndicatorSeriesRequest& req = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
            ASSIGN_OR_RETURN(const duban::v1::Indicator* ind,
-                            RequireIndicator(*plan, req.indicator_number()));
-           RETURN_IF_ERROR(MayReadIndicator(who, *ind));
+                            engine::RequireIndicator(*plan, req.indicator_number()));
+           RETURN_IF_ERROR(MayReadIndicator(who, s, *ind));
            const double tol = req.has_tolerance() ? req.tolerance() : default_tolerance_;
            if (!std::isfinite(tol) || tol < 0 || tol > 1) {
              return absl::InvalidArgumentError("tolerance: must be from 0 to 1 (0.05 = 5%)");
@@ -163,6 +180,7 @@ ServerUnaryReactor* ReportingServiceImpl::ListMissingReports(CallbackServerConte
            const ListMissingReportsRequest& req = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
            RETURN_IF_ERROR(engine::CheckPlanYear(*plan, req.year()));
+           RETURN_IF_ERROR(CheckAgencyInPlan(who, s, req.plan_id()));
            // An agency sees what it owes; everyone else sees everything.
            *call->response() = engine::BuildMissingReports(
                *plan, req.year(), who.kind == Principal::Kind::kAgency ? who.agency_id : "");

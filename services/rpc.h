@@ -46,17 +46,18 @@ void Read(Sequencer* seq, Call* call, Permission permission, Fn fn) {
 }
 
 // Checks the request id and submits `cmd` on behalf of `who`; the answer the
-// command builds becomes the response once its events are durable.
+// command builds becomes the response once its events are durable. A retry is
+// recognised by `fingerprinted` (the request as the command will use it).
 template <typename Call>
 void Submit(Sequencer* seq, Call* call, const char* method, const Principal& who,
-            Sequencer::Command cmd) {
+            const google::protobuf::Message& fingerprinted, Sequencer::Command cmd) {
   const auto& req = call->request();
   absl::Status valid_id = engine::CheckRequestId("request_id", req.request_id());
   if (!valid_id.ok()) return call->Finish(valid_id);
   cmd.principal = who.name();
   cmd.method = method;
   cmd.request_id = req.request_id();
-  cmd.request_bytes = req.SerializeAsString();
+  cmd.request_bytes = fingerprinted.SerializeAsString();
   cmd.done = [call](absl::StatusOr<std::string> answer) {
     if (answer.ok() && !call->response()->ParseFromString(*answer)) {
       answer = absl::InternalError("stored answer does not parse");
@@ -72,7 +73,7 @@ template <typename Call>
 void Write(Sequencer* seq, Call* call, const char* method, Permission permission,
            Sequencer::Command cmd) {
   std::optional<Principal> who = Authorized(*seq->snapshot(), call, permission);
-  if (who) Submit(seq, call, method, *who, std::move(cmd));
+  if (who) Submit(seq, call, method, *who, call->request(), std::move(cmd));
 }
 
 // A command whose events come from `decide` and whose answer is `answer`'s

@@ -265,6 +265,65 @@ TEST_F(SequencerTest, AFailedWriteRefusesEverythingAfter) {
   seq_.reset();
 }
 
+TEST_F(SequencerTest, ACommandWhoseEventsDoNotApplyLeavesNoTrace) {
+  // Hold the writer so that the three commands below form one group.
+  absl::Notification entered, release;
+  Sequencer::Command blocker = Assign("hold", 3, "gov-a", duban::v1::SUPPORT);
+  auto inner = blocker.decide;
+  blocker.decide = [&, inner](const engine::State& s, absl::Time t) {
+    entered.Notify();
+    release.WaitForNotification();
+    return inner(s, t);
+  };
+  std::vector<absl::StatusOr<std::string>> answers(4, absl::UnknownError("unanswered"));
+  absl::Notification answered[4];
+  auto on_done = [&](int i) {
+    return [&, i](absl::StatusOr<std::string> r) {
+      answers[i] = std::move(r);
+      answered[i].Notify();
+    };
+  };
+  blocker.done = on_done(0);
+  seq_->Submit(std::move(blocker));
+  entered.WaitForNotification();
+  Sequencer::Command first = Assign("g1", 2, "gov-a", duban::v1::SUPPORT);
+  first.done = on_done(1);
+  // A buggy command: it decides an event that does not fit the state.
+  Sequencer::Command broken = Assign("g2", 2, "gov-b", duban::v1::SUPPORT);
+  broken.decide = [](const engine::State&, absl::Time) -> absl::StatusOr<Sequencer::Events> {
+    duban::v1::Event e;
+    e.set_plan_id("test-plan");
+    e.mutable_responsibility_revoked()->set_task_number(3);
+    e.mutable_responsibility_revoked()->set_agency_id("drc");  // holds no role on task 3
+    return Sequencer::Events{e};
+  };
+  broken.done = on_done(2);
+  Sequencer::Command third = Assign("g3", 3, "drc", duban::v1::SUPPORT);
+  third.done = on_done(3);
+  seq_->Submit(std::move(first));
+  seq_->Submit(std::move(broken));
+  seq_->Submit(std::move(third));
+  release.Notify();
+  for (auto& a : answered) a.WaitForNotification();
+  EXPECT_TRUE(answers[0].ok());
+  EXPECT_TRUE(answers[1].ok()) << answers[1].status();
+  EXPECT_EQ(answers[2].status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(answers[3].ok()) << answers[3].status();
+  auto state = seq_->snapshot();
+  const auto* task2 = state->FindPlan("test-plan")->FindTask(2);
+  const auto* task3 = state->FindPlan("test-plan")->FindTask(3);
+  EXPECT_NE(engine::FindResponsibility(*task2, "gov-a"), nullptr);
+  EXPECT_EQ(engine::FindResponsibility(*task2, "gov-b"), nullptr);
+  EXPECT_NE(engine::FindResponsibility(*task3, "drc"), nullptr);
+  EXPECT_NE(engine::FindResponsibility(*task3, "gov-a"), nullptr);
+  EXPECT_EQ(state->seq(), log_->head().seq);
+  EXPECT_TRUE(log_->Verify().ok());
+  // The same state comes back from the log.
+  const std::string task3_bytes = task3->SerializeAsString();
+  Open();
+  EXPECT_EQ(seq_->snapshot()->FindPlan("test-plan")->FindTask(3)->SerializeAsString(), task3_bytes);
+}
+
 TEST_F(SequencerTest, ReadersKeepTheirSnapshot) {
   auto old = seq_->snapshot();
   ASSERT_TRUE(seq_->Execute(Assign("c", 3, "drc", duban::v1::SUPPORT)).ok());

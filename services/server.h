@@ -16,6 +16,7 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
+#include "engine/reporting.h"
 #include "services/admin_service.h"
 #include "services/assignment_service.h"
 #include "services/reporting_service.h"
@@ -40,7 +41,7 @@ struct ServerOptions {
   // Clients without one still use bearer tokens.
   std::string tls_client_ca;
   // The relative tolerance indicator series are judged with by default.
-  double indicator_tolerance = 0.05;
+  double indicator_tolerance = engine::kDefaultTolerance;
 };
 
 class Server {

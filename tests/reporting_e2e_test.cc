@@ -180,6 +180,31 @@ TEST_F(ReportingE2ETest, AgenciesReportOnlyOnTheirOwnTasks) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(ReportingE2ETest, AgencyTokensAreBoundToTheirPlan) {
+  // A second plan (another province's copy) on the same server.
+  v1::PlanDocument doc;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      ReadFileOrDie(std::string(DUBAN_PLANS_DIR) + "/qinghai-employment-2021/plan.textproto"), &doc));
+  doc.set_plan_id("other-employment-2021");
+  v1::ImportPlanRequest imp;
+  imp.set_request_id("import-other");
+  imp.set_plan_id(doc.plan_id());
+  *imp.mutable_document() = doc;
+  v1::ImportPlanResponse imported;
+  ASSERT_TRUE(assignment_->ImportPlan(server_->Context().get(), imp, &imported).ok());
+  v1::SubmitProgressRequest req;
+  req.set_request_id("edu-other");
+  req.set_plan_id("other-employment-2021");
+  req.set_task_number(18);
+  req.set_year(2021);
+  req.set_status(v1::ON_TRACK);
+  req.set_summary("不是本计划的凭证");
+  v1::ProgressReport report;
+  grpc::Status s = reporting_->SubmitProgress(server_->Context(edu_.token).get(), req, &report);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kPlan));
+}
+
 TEST_F(ReportingE2ETest, RetriesAndRevisions) {
   v1::ProgressReport first, retry, stale;
   ASSERT_TRUE(Progress(hrss_, "hrss-43-2022", 43, 2022, v1::BEHIND, &first, 0).ok());
@@ -187,6 +212,28 @@ TEST_F(ReportingE2ETest, RetriesAndRevisions) {
   ASSERT_TRUE(Progress(hrss_, "hrss-43-2022", 43, 2022, v1::BEHIND, &retry, 0).ok());
   EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(Head(), head) << "the retry wrote an event";
+
+  // The same retry, now naming its own agency explicitly: still the same request.
+  v1::SubmitProgressRequest same;
+  same.set_request_id("hrss-43-2022");
+  same.set_plan_id(kPlan);
+  same.set_task_number(43);
+  same.set_year(2022);
+  same.set_status(v1::BEHIND);
+  same.set_summary("年度进展：按计划推进");
+  same.set_measures("召开专题会议，细化任务分工");
+  same.add_evidence_refs("青人社〔2022〕1号");
+  same.set_expected_revision(0);
+  same.set_agency_id("qh-hrss");
+  ASSERT_TRUE(reporting_->SubmitProgress(server_->Context(hrss_.token).get(), same, &retry).ok());
+  EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
+  EXPECT_EQ(Head(), head);
+  // An absurdly long agency id is refused as such, not echoed back.
+  same.set_request_id("long-id");
+  same.set_agency_id(std::string(100000, 'a'));
+  grpc::Status long_id = reporting_->SubmitProgress(server_->Context(hrss_.token).get(), same, &retry);
+  EXPECT_EQ(long_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(long_id.error_message(), HasSubstr("agency_id"));
 
   v1::ProgressReport second;
   ASSERT_TRUE(Progress(hrss_, "hrss-43-2022-b", 43, 2022, v1::ON_TRACK, &second, 1).ok());
@@ -403,23 +450,29 @@ TEST(ReportingTlsTest, ClientCertificatesMapToPrincipals) {
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=agency:qh-stats" 2>/dev/null
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
+    for who in admin agency:ghost; do
+      name=$(echo $who | tr : -)
+      openssl req -newkey rsa:2048 -nodes -keyout $name.key -out $name.csr -subj "/CN=$who" 2>/dev/null
+      openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $name.pem -days 2 2>/dev/null
+    done
   )";
   ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0) << "openssl failed";
   auto server = DubandProcess::Start(
       d + "/data", {"--tls_cert=" + d + "/server.pem", "--tls_key=" + d + "/server.key",
                     "--tls_client_ca=" + d + "/ca.pem"});
   ASSERT_NE(server, nullptr);
-  auto channel_with = [&](bool client_cert) {
+  auto channel_as = [&](const std::string& cert) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ReadFileOrDie(d + "/ca.pem");
-    if (client_cert) {
-      ssl.pem_private_key = ReadFileOrDie(d + "/client.key");
-      ssl.pem_cert_chain = ReadFileOrDie(d + "/client.pem");
+    if (!cert.empty()) {
+      ssl.pem_private_key = ReadFileOrDie(d + "/" + cert + ".key");
+      ssl.pem_cert_chain = ReadFileOrDie(d + "/" + cert + ".pem");
     }
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
     return grpc::CreateCustomChannel(server->address(), grpc::SslCredentials(ssl), args);
   };
+  auto channel_with = [&](bool client_cert) { return channel_as(client_cert ? "client" : ""); };
   auto with_cert = v1::ReportingService::NewStub(channel_with(true));
   v1::SubmitProgressRequest req;
   req.set_request_id("tls-30");
@@ -442,6 +495,13 @@ TEST(ReportingTlsTest, ClientCertificatesMapToPrincipals) {
   grpc::ClientContext bare;
   EXPECT_EQ(without->GetPlan(&bare, get, &plan).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(without->GetPlan(server->Context().get(), get, &plan).ok());
+  // Certificates cannot make an admin, nor an agency no plan lists.
+  for (const char* cert : {"admin", "agency-ghost"}) {
+    auto stub = v1::AssignmentService::NewStub(channel_as(cert));
+    grpc::ClientContext ctx;
+    grpc::Status refused = stub->GetPlan(&ctx, get, &plan);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED) << cert;
+  }
   // Plaintext is not served on a TLS port.
   auto plain = v1::AssignmentService::NewStub(server->Channel());
   auto ctx = server->Context();
