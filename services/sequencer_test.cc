@@ -235,6 +235,11 @@ class BreakableLog : public storage::EventLog {
     return inner_->EventHash(seq);
   }
   absl::Status Verify() const override { return inner_->Verify(); }
+  absl::Status ScanOutbox(const std::function<bool(const std::string&, const std::string&)>& fn)
+      const override {
+    return inner_->ScanOutbox(fn);
+  }
+  absl::Status DeleteOutbox(const std::string& key) override { return inner_->DeleteOutbox(key); }
   std::atomic<bool> broken{false};
 
  private:

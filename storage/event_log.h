@@ -5,6 +5,8 @@
 //   hashes       seq -> the event's 32-byte hash = SHA-256(prev_hash || stored bytes)
 //   requests     principal '\0' request_id -> duban.v1.RequestRecord
 //   meta         "head" -> seq (8 bytes BE) || hash (32 bytes)
+//   outbox       caller's key -> caller's value: pending deliveries (webhooks),
+//                written with the events that produced them, deleted when done
 // Everything one Append call writes (events of several commands, their
 // request records and the new head) goes into one WriteBatch written with
 // sync=true, so a crash leaves either all of it or none of it.
@@ -47,9 +49,16 @@ class EventLog {
     std::string hash;   // 32 zero bytes for an empty log
   };
 
+  // An entry of the outbox column family.
+  struct OutboxEntry {
+    std::string key;
+    std::string value;
+  };
+
   // One command's output: its events (in order) and, when the command came
   // with a request id, the record that makes a retry return `response`.
   struct CommandWrite {
+    std::vector<OutboxEntry> outbox;  // written in the same batch
     std::vector<duban::v1::Event> events;
     std::optional<duban::v1::RequestRecord> request;  // first/last seq filled in
     std::string principal;   // key of the request record
@@ -82,6 +91,16 @@ class EventLog {
   virtual absl::Status Read(
       uint64_t from_seq, uint64_t to_seq,
       const std::function<bool(const duban::v1::Event&)>& fn) const = 0;
+
+  // Calls fn(key, value) for every outbox entry in key order (a consistent
+  // snapshot); stops early when fn returns false.
+  virtual absl::Status ScanOutbox(
+      const std::function<bool(const std::string& key, const std::string& value)>& fn) const = 0;
+
+  // Removes an outbox entry (a delivery that is done). Safe to call
+  // concurrently with Append; not synced (a lost delete means one more
+  // delivery, which at-least-once allows).
+  virtual absl::Status DeleteOutbox(const std::string& key) = 0;
 
   // The stored hash of event `seq`.
   virtual absl::StatusOr<std::string> EventHash(uint64_t seq) const = 0;
