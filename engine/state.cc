@@ -24,6 +24,21 @@ const char* RoleName(Role role) {
   }
 }
 
+const char* LevelName(duban::v1::Level level) {
+  switch (level) {
+    case duban::v1::REMINDER:
+      return "提醒";
+    case duban::v1::URGING:
+      return "催办";
+    case duban::v1::SUPERVISION:
+      return "督办";
+    case duban::v1::CIRCULATION:
+      return "通报";
+    default:
+      return "?";
+  }
+}
+
 std::string ConvenerOf(const Task& task) {
   for (Role wanted : {duban::v1::LEAD, duban::v1::SHARED}) {
     for (const auto& r : task.responsibilities()) {
@@ -34,6 +49,11 @@ std::string ConvenerOf(const Task& task) {
 }
 
 bool HasResponsibleAgency(const Task& task) { return !ConvenerOf(task).empty(); }
+
+std::string SubjectKey(const duban::v1::Subject& s) {
+  return absl::StrCat(s.rule_id(), "|", s.task_number(), "|", s.indicator_number(), "|",
+                      s.agency_id(), "|", s.year());
+}
 
 const duban::v1::Responsibility* FindResponsibility(const Task& task,
                                                     const std::string& agency_id) {
@@ -110,6 +130,14 @@ const Credential* State::FindCredential(const std::string& id) const {
   return it == credentials_->by_id.end() ? nullptr : &it->second;
 }
 
+std::vector<std::string> State::PlansWithRules() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, plan] : plans_) {
+    if (plan->rules.version() > 0) ids.push_back(id);
+  }
+  return ids;
+}
+
 bool State::AnyPlanLists(const std::string& agency_id) const {
   for (const auto& [_, plan] : plans_) {
     if (plan->FindAgency(agency_id) != nullptr) return true;
@@ -179,6 +207,30 @@ absl::Status State::Apply(const Event& event) {
       c.id_by_hash[p.token_sha256()] = p.credential_id();
       break;
     }
+    case Event::kClockAdvanced:
+      if (event.clock_advanced().now_micros() < simulated_now_micros_) {
+        return Misfit(event, "the simulated clock moved backwards");
+      }
+      simulated_now_micros_ = event.clock_advanced().now_micros();
+      break;
+    case Event::kWebhookAdded: {
+      const auto& w = event.webhook_added().webhook();
+      if (w.id().empty() || webhooks_->count(w.id())) return Misfit(event, "webhook id taken");
+      if (webhooks_.use_count() > 1) {
+        webhooks_ = std::make_shared<std::map<std::string, duban::v1::Webhook>>(*webhooks_);
+      }
+      (*webhooks_)[w.id()] = w;
+      break;
+    }
+    case Event::kWebhookRemoved: {
+      auto it = webhooks_->find(event.webhook_removed().webhook_id());
+      if (it == webhooks_->end() || it->second.removed()) return Misfit(event, "unknown webhook");
+      if (webhooks_.use_count() > 1) {
+        webhooks_ = std::make_shared<std::map<std::string, duban::v1::Webhook>>(*webhooks_);
+      }
+      (*webhooks_)[event.webhook_removed().webhook_id()].set_removed(true);
+      break;
+    }
     case Event::kCredentialRevoked: {
       const Credential* existing = FindCredential(event.credential_revoked().credential_id());
       if (existing == nullptr) return Misfit(event, "unknown credential");
@@ -203,6 +255,86 @@ absl::Status State::Apply(const Event& event) {
     }
   }
   seq_ = event.seq();
+  return absl::OkStatus();
+}
+
+absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
+  std::string id;
+  switch (e.payload_case()) {
+    case Event::kEscalationRaised: id = e.escalation_raised().escalation_id(); break;
+    case Event::kEscalationRepeated: id = e.escalation_repeated().escalation_id(); break;
+    case Event::kEscalationAcknowledged: id = e.escalation_acknowledged().escalation_id(); break;
+    case Event::kEscalationResolved: id = e.escalation_resolved().escalation_id(); break;
+    default: id = e.escalation_cleared().escalation_id(); break;
+  }
+  auto it = ps.escalations.find(id);
+  if (it == ps.escalations.end()) return Misfit(e, "unknown escalation " + id);
+  duban::v1::Escalation& esc = it->second;
+  if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
+    return Misfit(e, "escalation " + id + " is closed");
+  }
+  duban::v1::TimelineEntry t;
+  t.set_seq(e.seq());
+  t.set_by(e.principal());
+  t.set_cause_seq(e.causation_seq());
+  const std::string key = SubjectKey(esc.subject());
+  switch (e.payload_case()) {
+    case Event::kEscalationRaised: {
+      const auto& p = e.escalation_raised();
+      if (p.level() <= esc.level()) return Misfit(e, "an escalation only climbs");
+      esc.set_level(p.level());
+      esc.set_level_at_micros(p.at_micros());
+      esc.set_state(duban::v1::OPEN);
+      t.set_at_micros(p.at_micros());
+      t.set_what(absl::StrCat("raised to ", LevelName(p.level())));
+      break;
+    }
+    case Event::kEscalationRepeated: {
+      const auto& p = e.escalation_repeated();
+      esc.set_count(esc.count() + 1);
+      *esc.mutable_fact_seqs() = p.fact_seqs();
+      esc.set_summary(p.summary());
+      t.set_at_micros(p.at_micros());
+      t.set_what(absl::StrCat("repeated (", esc.count(), ")"));
+      t.set_cause_seq(p.cause_seq());
+      t.set_detail(p.summary());
+      break;
+    }
+    case Event::kEscalationAcknowledged: {
+      const auto& p = e.escalation_acknowledged();
+      esc.set_state(duban::v1::ACKNOWLEDGED);
+      esc.set_measures(p.measures());
+      esc.set_ack_due_micros(p.due_micros());
+      t.set_at_micros(p.at_micros());
+      t.set_what("acknowledged (签收)");
+      t.set_detail(p.measures());
+      break;
+    }
+    case Event::kEscalationResolved: {
+      const auto& p = e.escalation_resolved();
+      esc.set_state(duban::v1::RESOLVED);
+      esc.set_resolution(p.reason());
+      t.set_at_micros(p.at_micros());
+      t.set_what("resolved (办结)");
+      t.set_detail(p.reason());
+      ps.open_escalations.erase(key);
+      ps.resolved_facts[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
+      break;
+    }
+    default: {
+      const auto& p = e.escalation_cleared();
+      esc.set_state(duban::v1::CLEARED);
+      esc.set_cleared_by_seq(p.cleared_by_seq());
+      esc.set_resolution(p.reason());
+      t.set_at_micros(p.at_micros());
+      t.set_what("cleared");
+      t.set_cause_seq(p.cleared_by_seq());
+      t.set_detail(p.reason());
+      ps.open_escalations.erase(key);
+      break;
+    }
+  }
+  *esc.add_timeline() = std::move(t);
   return absl::OkStatus();
 }
 
@@ -341,6 +473,45 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       history.push_back(std::move(v));
       return absl::OkStatus();
     }
+    case Event::kRulesetPut: {
+      const auto& p = e.ruleset_put();
+      if (p.version() != ps.rules.version() + 1) return Misfit(e, "ruleset version out of order");
+      *ps.rules.mutable_ruleset() = p.ruleset();
+      ps.rules.set_version(p.version());
+      ps.rules.set_content_sha256(p.content_sha256());
+      ps.rules.set_seq(seq);
+      return absl::OkStatus();
+    }
+    case Event::kEscalationOpened: {
+      duban::v1::Escalation esc = e.escalation_opened().escalation();
+      const std::string key = SubjectKey(esc.subject());
+      if (esc.id().empty() || ps.escalations.count(esc.id()) || ps.open_escalations.count(key)) {
+        return Misfit(e, "escalation id taken or subject already open");
+      }
+      esc.set_state(duban::v1::OPEN);
+      esc.set_count(1);
+      esc.set_level_at_micros(esc.opened_at_micros());
+      auto* t = esc.add_timeline();
+      t->set_seq(seq);
+      t->set_at_micros(esc.opened_at_micros());
+      t->set_what("opened");
+      t->set_by(e.principal());
+      t->set_cause_seq(e.escalation_opened().cause_seq());
+      t->set_detail(esc.summary());
+      ps.open_escalations[key] = esc.id();
+      ps.resolved_facts.erase(key);
+      ++ps.escalations_opened;
+      ps.escalations[esc.id()] = std::move(esc);
+      return absl::OkStatus();
+    }
+    case Event::kEscalationRaised:
+    case Event::kEscalationRepeated:
+    case Event::kEscalationAcknowledged:
+    case Event::kEscalationResolved:
+    case Event::kEscalationCleared:
+      return ApplyEscalationChange(e, ps);
+    case Event::kNoticeIssued:
+      return absl::OkStatus();  // notices are read from the log
     case Event::kPlanImported: {
       const auto& p = e.plan_imported();
       ps.plan.set_document_sha256(p.document_sha256());

@@ -26,6 +26,7 @@
 #include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
+#include "duban/v1/supervision.pb.h"
 
 namespace duban::engine {
 
@@ -43,6 +44,15 @@ struct PlanState {
   // Indicator values by (indicator, year), each oldest revision first.
   using ValueKey = std::pair<int32_t, int32_t>;
   std::map<ValueKey, std::vector<duban::v1::IndicatorValue>> indicator_values;
+
+  // 督促检查: the current ruleset (version 0: none), escalations by id, the
+  // open one per subject, and what a supervisor resolved (so an unchanged
+  // condition does not reopen at once).
+  duban::v1::RulesetVersion rules;
+  std::map<std::string, duban::v1::Escalation> escalations;
+  std::map<std::string, std::string> open_escalations;  // SubjectKey -> id
+  std::map<std::string, std::vector<uint64_t>> resolved_facts;  // SubjectKey -> facts then
+  int64_t escalations_opened = 0;
 
   // The document of the last import: the next import is diffed against it.
   // Shared: it is large and changes only on import.
@@ -88,6 +98,13 @@ class State {
   // The active credential whose token hashes to `token_sha256_hex`, if any.
   const Credential* FindCredentialByHash(const std::string& token_sha256_hex) const;
   const Credential* FindCredential(const std::string& credential_id) const;
+  // Webhook subscriptions by id (removed ones included, marked).
+  const std::map<std::string, duban::v1::Webhook>& webhooks() const { return *webhooks_; }
+  // The latest simulated time a ClockAdvanced event set (0: none).
+  int64_t simulated_now_micros() const { return simulated_now_micros_; }
+
+  // The plans that have a ruleset, in id order.
+  std::vector<std::string> PlansWithRules() const;
   // Whether any plan's registry lists the agency.
   bool AnyPlanLists(const std::string& agency_id) const;
   // Whether any active credential exists for `principal`.
@@ -104,14 +121,22 @@ class State {
   PlanState& MutablePlan(const std::string& plan_id);
   Credentials& MutableCredentials();
   absl::Status ApplyToPlan(const duban::v1::Event& event, PlanState& plan);
+  absl::Status ApplyEscalationChange(const duban::v1::Event& event, PlanState& plan);
 
   uint64_t seq_ = 0;
+  int64_t simulated_now_micros_ = 0;
   std::map<std::string, std::shared_ptr<PlanState>> plans_;
+  std::shared_ptr<std::map<std::string, duban::v1::Webhook>> webhooks_ =
+      std::make_shared<std::map<std::string, duban::v1::Webhook>>();
   std::shared_ptr<Credentials> credentials_ = std::make_shared<Credentials>();
 };
 
+// The key of "at most one open escalation per subject".
+std::string SubjectKey(const duban::v1::Subject& subject);
+
 // Role helpers shared by the engine and the services.
 const char* RoleName(duban::v1::Role role);  // "LEAD", "SHARED", "SUPPORT"
+const char* LevelName(duban::v1::Level level);  // "提醒", "催办", "督办", "通报"
 // The agency that answers for a task: its first LEAD, else its first SHARED.
 std::string ConvenerOf(const duban::v1::Task& task);
 // Whether the task has at least one LEAD or SHARED agency.

@@ -61,8 +61,13 @@ absl::Status Authorize(const Principal& principal, Permission permission) {
       if (admin) return absl::OkStatus();
       break;
     case Permission::kReport:
+    case Permission::kAcknowledge:
       if (admin || principal.kind == Kind::kAgency) return absl::OkStatus();
       needs = "an agency's credential (supervisors and auditors do not report)";
+      break;
+    case Permission::kSupervise:
+      if (admin || principal.kind == Kind::kSupervisor) return absl::OkStatus();
+      needs = "a supervisor's credential";
       break;
   }
   return absl::PermissionDeniedError(

@@ -43,6 +43,8 @@ enum class Permission {
   kManagePlan,         // import plans, assign and revoke responsibilities: admin
   kManageCredentials,  // issue, revoke and list credentials: admin
   kReport,             // submit progress and indicator values: agencies, admin on their behalf
+  kSupervise,          // resolve escalations: supervisors, admin
+  kAcknowledge,        // acknowledge escalations: agencies (their own), admin
 };
 
 absl::Status Authorize(const Principal& principal, Permission permission);

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "absl/time/time.h"
 #include "services/server.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,11 @@ int main(int argc, char** argv) {
   options.import_plan = std::string(DUBAN_DEFAULT_PLANS_DIR) +
                         "/qinghai-employment-2021/plan.textproto";
   bool no_import = false;
+  options.import_rules = std::string(DUBAN_DEFAULT_PLANS_DIR) +
+                         "/qinghai-employment-2021/rules.textproto";
+  std::string simulated_clock;
+  double tick_seconds = 60;
+  double webhook_backoff_seconds = 1;
 
   CLI::App app{"duband: the duban supervision server"};
   app.add_option("--listen", options.listen, "HOST:PORT to serve gRPC on (port 0: any free port)")
@@ -30,7 +36,18 @@ int main(int argc, char** argv) {
   app.add_option("--import_plan,--import-plan", options.import_plan,
                  "plan document (text format) imported at start if its plan is not in the log")
       ->capture_default_str();
-  app.add_flag("--no_plan_import,--no-plan-import", no_import, "do not import any plan at start");
+  app.add_flag("--no_plan_import,--no-plan-import", no_import,
+               "do not import any plan (or its rules) at start");
+  app.add_option("--import_rules,--import-rules", options.import_rules,
+                 "ruleset (text format) put at start for its plan if the plan has none")
+      ->capture_default_str();
+  app.add_option("--simulated_clock,--simulated-clock", simulated_clock,
+                 "run on a simulated clock starting at this time (RFC 3339, e.g. "
+                 "2022-01-01T00:00:00+08:00) that moves only through AdvanceClock");
+  app.add_option("--tick_seconds,--tick-seconds", tick_seconds,
+                 "on the system clock, evaluate the rules this often (0: never)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--port_file,--port-file", options.port_file,
                  "write the bound port to this file once serving");
   app.add_option("--tls_cert,--tls-cert", options.tls_cert,
@@ -43,8 +60,28 @@ int main(int argc, char** argv) {
                  "relative tolerance for judging indicator series (0.05 = 5%)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--webhook_backoff_seconds,--webhook-backoff-seconds", webhook_backoff_seconds,
+                 "first wait before a failed webhook delivery is retried (it doubles each time, "
+                 "up to 5 minutes)")
+      ->check(CLI::Range(0.001, 300.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (no_import) options.import_plan.clear();
+  options.webhooks.initial_backoff = absl::Seconds(webhook_backoff_seconds);
+  if (no_import) {
+    options.import_plan.clear();
+    options.import_rules.clear();
+  }
+  if (!simulated_clock.empty()) {
+    absl::Time start;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, simulated_clock, &start, &error)) {
+      std::cerr << "--simulated_clock: not an RFC 3339 time (" << error
+                << "), e.g. 2022-01-01T00:00:00+08:00\n";
+      return 2;
+    }
+    options.simulated_clock = start;
+  }
+  options.tick_interval = absl::Seconds(tick_seconds);
 
   // Block the stop signals in every thread; main waits for them below.
   sigset_t stop_signals;
@@ -64,6 +101,9 @@ int main(int argc, char** argv) {
   spdlog::info("admin token: {} ({})", (*server)->admin_token_path(),
                (*server)->created_admin_token() ? "created now" : "existing");
   if (!(*server)->startup_report().empty()) spdlog::info("{}", (*server)->startup_report());
+  if (options.simulated_clock) {
+    spdlog::info("simulated clock: time moves only through AdvanceClock (dubanctl clock advance)");
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -23,7 +23,8 @@ std::string Fingerprint(const Sequencer::Command& c) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
-    storage::EventLog* log, Clock* clock, std::function<void(const absl::Status&)> on_failure) {
+    storage::EventLog* log, Clock* clock, std::function<void(const absl::Status&)> on_failure,
+    Hooks hooks) {
   engine::State state;
   absl::Status apply_status;
   RETURN_IF_ERROR(log->Read(1, 0, [&](const Event& e) {
@@ -37,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
   }
   std::unique_ptr<Sequencer> s(new Sequencer(log, clock, std::move(state)));
   s->on_failure_ = std::move(on_failure);
+  s->hooks_ = std::move(hooks);
   s->writer_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -147,13 +149,23 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
     // not, that is a bug: rebuild the working state without this command.
     absl::Status applied;
     uint64_t seq = working.seq();
-    for (Event& e : *events) {
-      e.set_seq(++seq);
-      e.set_recorded_at_micros(absl::ToUnixMicros(now));
-      e.set_principal(cmd.principal);
-      e.set_request_id(cmd.request_id);
-      applied = working.Apply(e);
-      if (!applied.ok()) break;
+    auto stamp_and_apply = [&](Events& batch, const std::string& principal,
+                               const std::string& request_id) {
+      for (Event& e : batch) {
+        e.set_seq(++seq);
+        e.set_recorded_at_micros(absl::ToUnixMicros(now));
+        e.set_principal(principal);
+        e.set_request_id(request_id);
+        applied = working.Apply(e);
+        if (!applied.ok()) return;
+      }
+    };
+    stamp_and_apply(*events, cmd.principal, cmd.request_id);
+    if (applied.ok() && cmd.derive && hooks_.derive) {
+      Events derived = hooks_.derive(working, now, *events);
+      stamp_and_apply(derived, "system", "");
+      events->insert(events->end(), std::make_move_iterator(derived.begin()),
+                     std::make_move_iterator(derived.end()));
     }
     if (!applied.ok()) {
       working = *before;
@@ -165,6 +177,7 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
     }
     std::string response = cmd.respond(working, *events);
     storage::EventLog::CommandWrite w;
+    if (hooks_.outbox) w.outbox = hooks_.outbox(working, *events);
     w.events = std::move(*events);
     if (!cmd.request_id.empty()) {
       duban::v1::RequestRecord rec;
@@ -203,10 +216,23 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       deferred.clear();
       return;
     }
-    absl::MutexLock lock(&snapshot_mu_);
-    snapshot_ = std::make_shared<const engine::State>(std::move(working));
-    stats_.batches += 1;
-    stats_.commands += writes.size();
+    std::shared_ptr<const engine::State> published =
+        std::make_shared<const engine::State>(std::move(working));
+    {
+      absl::MutexLock lock(&snapshot_mu_);
+      snapshot_ = published;
+      stats_.batches += 1;
+      stats_.commands += writes.size();
+    }
+    if (hooks_.committed) {
+      Events all;
+      std::vector<storage::EventLog::OutboxEntry> outbox;
+      for (auto& w : writes) {
+        all.insert(all.end(), w.events.begin(), w.events.end());
+        outbox.insert(outbox.end(), w.outbox.begin(), w.outbox.end());
+      }
+      hooks_.committed(*published, all, outbox);
+    }
   }
   for (auto& [cmd, response] : answered) cmd->done(std::move(response));
 }

@@ -49,6 +49,26 @@ class Sequencer {
     std::function<std::string(const engine::State&, const Events&)> respond;
     // Called exactly once, after the events are durable (or on rejection).
     std::function<void(absl::StatusOr<std::string>)> done;
+    // Whether Hooks::derive runs after this command's events (not for a
+    // command that is itself an evaluation).
+    bool derive = true;
+  };
+
+  // What the server adds around every command: derived events (the rules),
+  // outbox entries (webhook deliveries), and what to do once a batch is
+  // durable (wake watchers, hand deliveries over). All run on the writer.
+  struct Hooks {
+    // Events derived after a command's own events, decided against the state
+    // with them applied; their causation_seq says what caused them.
+    std::function<Events(const engine::State& state, absl::Time now, const Events& cause)> derive;
+    // Outbox entries for events about to be written (their seqs set).
+    std::function<std::vector<storage::EventLog::OutboxEntry>(const engine::State& state,
+                                                               const Events& events)>
+        outbox;
+    // After a batch is durable and its state published. Must not block.
+    std::function<void(const engine::State& state, const Events& events,
+                       const std::vector<storage::EventLog::OutboxEntry>& outbox)>
+        committed;
   };
 
   struct Stats {
@@ -63,7 +83,7 @@ class Sequencer {
   // `on_failure` is called once, on the writer thread.
   static absl::StatusOr<std::unique_ptr<Sequencer>> Start(
       storage::EventLog* log, Clock* clock,
-      std::function<void(const absl::Status&)> on_failure = nullptr);
+      std::function<void(const absl::Status&)> on_failure = nullptr, Hooks hooks = {});
 
   // Finishes every command already submitted, then stops the writer.
   ~Sequencer();
@@ -99,6 +119,7 @@ class Sequencer {
   std::map<std::pair<std::string, std::string>, NoopRecord> noop_records_;  // writer only
   std::deque<std::pair<std::string, std::string>> noop_order_;             // writer only
   std::function<void(const absl::Status&)> on_failure_;
+  Hooks hooks_;
 
   storage::EventLog* const log_;
   Clock* const clock_;

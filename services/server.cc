@@ -7,9 +7,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -21,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
 #include "engine/plan_parser.h"
+#include "engine/rules.h"
 #include "services/auth.h"
 #include "storage/status_macros.h"
 
@@ -149,6 +152,89 @@ absl::StatusOr<std::string> ImportShippedPlan(Sequencer* seq, const std::string&
   return report;
 }
 
+// Puts the ruleset at `path` for its plan unless the plan has one already.
+absl::StatusOr<std::string> ImportShippedRules(Sequencer* seq, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  duban::v1::Ruleset ruleset;
+  if (!google::protobuf::TextFormat::ParseFromString(text, &ruleset)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a Ruleset in text format"));
+  }
+  const engine::PlanState* plan = seq->snapshot()->FindPlan(ruleset.plan_id());
+  if (plan == nullptr) {
+    return absl::StrCat("rules for ", ruleset.plan_id(), " not loaded: no such plan");
+  }
+  if (plan->rules.version() != 0) {
+    return absl::StrCat("rules of ", ruleset.plan_id(), " at version ", plan->rules.version());
+  }
+  Sequencer::Command cmd;
+  cmd.method = "PutRules";
+  cmd.principal = "system";
+  cmd.decide = [ruleset](const engine::State& s, absl::Time) {
+    return engine::DecidePutRules(s, ruleset, 0);
+  };
+  cmd.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
+  RETURN_IF_ERROR(seq->Execute(std::move(cmd)).status());
+  return absl::StrCat("loaded rules for ", ruleset.plan_id(), " (", ruleset.rules_size(),
+                      " rules) from ", path);
+}
+
+// The outbox entries of notices: one per webhook that wants the recipient.
+std::vector<storage::EventLog::OutboxEntry> WebhookOutbox(const engine::State& state,
+                                                           const Sequencer::Events& events) {
+  std::vector<storage::EventLog::OutboxEntry> out;
+  if (state.webhooks().empty()) return out;
+  for (const auto& e : events) {
+    if (!e.has_notice_issued()) continue;
+    const duban::v1::Notice notice = NoticeOf(e);
+    std::string body;
+    google::protobuf::util::JsonPrintOptions json;
+    json.preserve_proto_field_names = true;
+    json.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(notice, &body, json).ok()) continue;
+    for (const auto& [id, hook] : state.webhooks()) {
+      if (hook.removed() || std::find(hook.recipients().begin(), hook.recipients().end(),
+                                      notice.recipient()) == hook.recipients().end()) {
+        continue;
+      }
+      duban::v1::WebhookDelivery d;
+      d.set_webhook_id(id);
+      d.set_url(hook.url());
+      d.set_notice_id(notice.id());
+      d.set_notice_seq(notice.seq());
+      d.set_body_json(body);
+      std::string key = id;
+      key.push_back('\0');
+      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(e.seq() >> shift));
+      out.push_back({std::move(key), d.SerializeAsString()});
+    }
+  }
+  return out;
+}
+
+// The rules after a command: for the plans its events touched, at its time
+// (a ClockAdvanced moves it, and then every plan is evaluated).
+Sequencer::Events DeriveEscalations(const engine::State& state, absl::Time now,
+                                    const Sequencer::Events& cause) {
+  std::set<std::string> plans;
+  bool clock_moved = false;
+  for (const auto& e : cause) {
+    if (e.has_clock_advanced()) {
+      now = std::max(now, absl::FromUnixMicros(e.clock_advanced().now_micros()));
+      clock_moved = true;
+    }
+    if (!e.plan_id().empty()) plans.insert(e.plan_id());
+  }
+  const uint64_t cause_seq = cause.empty() ? 0 : cause.back().seq();
+  if (clock_moved) return EvaluateAll(state, now, cause_seq);
+  Sequencer::Events out;
+  for (const auto& plan : plans) {
+    auto events = engine::Evaluate(state, plan, now, cause_seq);
+    out.insert(out.end(), std::make_move_iterator(events.begin()),
+               std::make_move_iterator(events.end()));
+  }
+  return out;
+}
+
 // Plaintext, TLS, or TLS that also accepts client certificates.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerOptions& options) {
@@ -184,18 +270,50 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         absl::StrCat("cannot create data folder ", options.data_dir, ": ", ec.message()));
   }
   ::chmod(options.data_dir.c_str(), 0700);
+  if (options.simulated_clock) {
+    auto manual = std::make_unique<ManualClock>(*options.simulated_clock);
+    s->simulated_ = manual.get();
+    s->clock_ = std::move(manual);
+  } else {
+    s->clock_ = std::make_unique<SystemClock>();
+  }
   ASSIGN_OR_RETURN(s->log_, storage::EventLog::Open({.path = options.data_dir + "/log"}));
+  // The dispatcher takes over the outbox before any new notice can be written.
+  ASSIGN_OR_RETURN(s->webhooks_, WebhookDispatcher::Start(s->log_.get(), options.webhooks));
+  Sequencer::Hooks hooks;
+  hooks.derive = DeriveEscalations;
+  hooks.outbox = WebhookOutbox;
+  hooks.committed = [server = s.get()](const engine::State&, const Sequencer::Events& events,
+                                       const std::vector<storage::EventLog::OutboxEntry>& outbox) {
+    for (const auto& e : events) {
+      if (e.has_clock_advanced() && server->simulated_ != nullptr) {
+        server->simulated_->Set(absl::FromUnixMicros(e.clock_advanced().now_micros()));
+      }
+    }
+    server->hub_.Publish(events);
+    if (!outbox.empty()) server->webhooks_->Enqueue(outbox);
+  };
   ASSIGN_OR_RETURN(s->sequencer_,
-                   Sequencer::Start(s->log_.get(), &s->clock_,
+                   Sequencer::Start(s->log_.get(), s->clock_.get(),
                                     [server = s.get()](const absl::Status& why) {
                                       server->MarkUnhealthy(why);
-                                    }));
+                                    },
+                                    std::move(hooks)));
+  // A simulated clock resumes where the log left it.
+  if (s->simulated_ != nullptr && s->sequencer_->snapshot()->simulated_now_micros() >
+                                      absl::ToUnixMicros(s->simulated_->Now())) {
+    s->simulated_->Set(absl::FromUnixMicros(s->sequencer_->snapshot()->simulated_now_micros()));
+  }
 
   s->admin_token_path_ = options.data_dir + "/admin.token";
   ASSIGN_OR_RETURN(s->created_admin_token_,
                    EnsureAdminCredential(s->sequencer_.get(), s->admin_token_path_));
   if (!options.import_plan.empty()) {
     ASSIGN_OR_RETURN(s->startup_report_, ImportShippedPlan(s->sequencer_.get(), options.import_plan));
+  }
+  if (!options.import_rules.empty()) {
+    ASSIGN_OR_RETURN(std::string rules, ImportShippedRules(s->sequencer_.get(), options.import_rules));
+    absl::StrAppend(&s->startup_report_, s->startup_report_.empty() ? "" : "\n", rules);
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -204,6 +322,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   s->reporting_ = std::make_unique<ReportingServiceImpl>(s->sequencer_.get(),
                                                          options.indicator_tolerance);
   s->admin_ = std::make_unique<AdminServiceImpl>(s->sequencer_.get());
+  s->supervision_ = std::make_unique<SupervisionServiceImpl>(
+      s->sequencer_.get(), s->log_.get(), &s->hub_, s->clock_.get(), s->simulated_ != nullptr);
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    ServerCredentials(options));
   grpc::ServerBuilder builder;
@@ -212,6 +332,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(s->assignment_.get());
   builder.RegisterService(s->reporting_.get());
   builder.RegisterService(s->admin_.get());
+  builder.RegisterService(s->supervision_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
@@ -221,6 +342,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (s->unhealthy_.load()) s->grpc_->GetHealthCheckService()->SetServingStatus(false);
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = absl::StrCat(host, ":", s->port_);
+  if (s->simulated_ == nullptr && options.tick_interval > absl::ZeroDuration()) {
+    s->ticker_ = std::thread([server = s.get(), every = options.tick_interval] {
+      server->Tick(every);
+    });
+  }
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(WritePrivateFile(options.port_file, absl::StrCat(s->port_, "\n")));
   }
@@ -235,7 +361,32 @@ void Server::MarkUnhealthy(const absl::Status& why) {
   if (grpc::Server* g = serving_.load()) g->GetHealthCheckService()->SetServingStatus(false);
 }
 
+void Server::Tick(absl::Duration every) {
+  while (true) {
+    {
+      absl::MutexLock lock(&ticker_mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ticker_mu_) { return stopping_; };
+      if (ticker_mu_.AwaitWithTimeout(absl::Condition(&stop), every)) return;
+    }
+    Sequencer::Command tick;
+    tick.method = "Tick";
+    tick.principal = "system";
+    tick.derive = false;
+    tick.decide = [](const engine::State& s, absl::Time now) -> absl::StatusOr<Sequencer::Events> {
+      return EvaluateAll(s, now, 0);
+    };
+    tick.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
+    tick.done = [](absl::StatusOr<std::string>) {};
+    sequencer_->Submit(std::move(tick));
+  }
+}
+
 void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&ticker_mu_);
+    stopping_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
   if (grpc_) {
     // Calls in flight get a second to finish; gRPC 1.51 otherwise waits out
     // the whole deadline for idle client connections to go away.
@@ -244,6 +395,7 @@ void Server::Shutdown() {
     grpc_.reset();
   }
   sequencer_.reset();  // finishes queued commands
+  webhooks_.reset();
   log_.reset();
 }
 

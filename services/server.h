@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <string>
 
 #include <grpcpp/server.h>
@@ -19,7 +21,10 @@
 #include "engine/reporting.h"
 #include "services/admin_service.h"
 #include "services/assignment_service.h"
+#include "services/notice_hub.h"
 #include "services/reporting_service.h"
+#include "services/supervision_service.h"
+#include "services/webhooks.h"
 #include "services/clock.h"
 #include "services/sequencer.h"
 #include "storage/event_log.h"
@@ -42,6 +47,14 @@ struct ServerOptions {
   std::string tls_client_ca;
   // The relative tolerance indicator series are judged with by default.
   double indicator_tolerance = engine::kDefaultTolerance;
+  // A ruleset (text format) put at start for its plan when the plan has none.
+  std::string import_rules;
+  // Set: a simulated clock starting there (or where the log's last
+  // ClockAdvanced left it), moved only by AdvanceClock. Unset: the system clock.
+  std::optional<absl::Time> simulated_clock;
+  // How often the rules are evaluated on the system clock (0: never).
+  absl::Duration tick_interval = absl::Seconds(60);
+  WebhookDispatcher::Options webhooks;
 };
 
 class Server {
@@ -62,13 +75,22 @@ class Server {
   Server() = default;
   // After a failed log write: health answers NOT_SERVING from then on.
   void MarkUnhealthy(const absl::Status& why);
+  void Tick(absl::Duration every);
 
-  SystemClock clock_;
+  std::unique_ptr<Clock> clock_;
+  ManualClock* simulated_ = nullptr;  // clock_, when simulated
+  NoticeHub hub_;
   std::unique_ptr<storage::EventLog> log_;
+  std::unique_ptr<WebhookDispatcher> webhooks_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AssignmentServiceImpl> assignment_;
   std::unique_ptr<ReportingServiceImpl> reporting_;
   std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<SupervisionServiceImpl> supervision_;
+  // The tick: evaluates the rules periodically on the system clock.
+  std::thread ticker_;
+  absl::Mutex ticker_mu_;
+  bool stopping_ ABSL_GUARDED_BY(ticker_mu_) = false;
   std::unique_ptr<grpc::Server> grpc_;
   std::atomic<grpc::Server*> serving_{nullptr};  // grpc_ once started
   std::atomic<bool> unhealthy_{false};

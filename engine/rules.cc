@@ -1,0 +1,599 @@
+#include "engine/rules.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/commands.h"
+#include "engine/reporting.h"
+#include "engine/validate.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "storage/hash.h"
+#include "storage/status_macros.h"
+
+namespace duban::engine {
+
+using duban::v1::Escalation;
+using duban::v1::Event;
+using duban::v1::Level;
+using duban::v1::Rule;
+using duban::v1::RuleKind;
+using duban::v1::Severity;
+
+namespace {
+
+constexpr double kDefaultMinShare = 0.5;
+
+// A condition a rule finds holding: what an open escalation stands for.
+struct Condition {
+  duban::v1::Subject subject;
+  RuleKind kind = duban::v1::RULE_KIND_UNSPECIFIED;
+  Severity severity = duban::v1::SEVERITY_UNSPECIFIED;
+  std::string policy_id;
+  std::vector<uint64_t> facts;  // the events it rests on
+  std::string what;             // short: 任务18 2021年度进展报告逾期未报
+  std::string summary;          // with the particulars
+};
+
+
+std::string Date(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, ChinaStandardTime()); }
+
+bool ValidMonthDay(const duban::v1::MonthDay& md) {
+  const absl::CivilDay d(2001, md.month(), md.day());  // not a leap year: no 29 February
+  return md.month() >= 1 && md.month() <= 12 && d.month() == md.month() && d.day() == md.day();
+}
+
+duban::v1::MonthDay MonthDayOr(const duban::v1::MonthDay& md, int month, int day) {
+  if (md.month() != 0) return md;
+  duban::v1::MonthDay out;
+  out.set_month(month);
+  out.set_day(day);
+  return out;
+}
+
+// The end of the given day of `year` in CST: "by 31 January" holds through it.
+absl::Time EndOfDay(int year, const duban::v1::MonthDay& md) {
+  return absl::FromCivil(absl::CivilDay(year, md.month(), md.day()) + 1, ChinaStandardTime());
+}
+
+std::string ShortName(const PlanState& plan, const std::string& agency_id) {
+  const duban::v1::Agency* a = plan.FindAgency(agency_id);
+  return a ? a->short_name() : agency_id;
+}
+
+std::string Names(const PlanState& plan, const std::vector<std::string>& ids) {
+  std::vector<std::string> names;
+  for (const auto& id : ids) names.push_back(ShortName(plan, id));
+  return absl::StrJoin(names, "、");
+}
+
+duban::v1::Subject MakeSubject(const Rule& rule, const PlanState& plan, int task, int indicator,
+                               const std::string& agency, int year) {
+  duban::v1::Subject s;
+  s.set_rule_id(rule.id());
+  s.set_plan_id(plan.plan.plan_id());
+  s.set_task_number(task);
+  s.set_indicator_number(indicator);
+  s.set_agency_id(agency);
+  s.set_year(year);
+  return s;
+}
+
+// The seq of the latest task report for (task, year) from any of its reporters, or 0.
+const duban::v1::ProgressReport* LatestTaskReport(const PlanState& plan, const duban::v1::Task& task,
+                                                  int year) {
+  const duban::v1::ProgressReport* latest = nullptr;
+  for (const std::string& a : TaskReporters(task)) {
+    const auto* r = plan.LatestReport(task.number(), year, a);
+    if (r != nullptr && (latest == nullptr || r->seq() > latest->seq())) latest = r;
+  }
+  return latest;
+}
+
+const char* StatusWord(duban::v1::ProgressStatus s) {
+  switch (s) {
+    case duban::v1::NOT_STARTED: return "未开始";
+    case duban::v1::ON_TRACK: return "按计划推进";
+    case duban::v1::AT_RISK: return "有风险";
+    case duban::v1::BEHIND: return "滞后";
+    case duban::v1::COMPLETED: return "已完成";
+    default: return "未知";
+  }
+}
+
+void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
+                   std::map<std::string, Condition>* out) {
+  const int start = plan.plan.start_year();
+  const int end = plan.plan.end_year();
+  auto add = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, std::string what,
+                 std::string summary, Severity severity, std::string policy) {
+    Condition c;
+    c.subject = std::move(subject);
+    c.kind = rule.kind();
+    c.severity = severity;
+    c.policy_id = std::move(policy);
+    c.facts = std::move(facts);
+    c.what = std::move(what);
+    c.summary = std::move(summary);
+    (*out)[SubjectKey(c.subject)] = std::move(c);
+  };
+  auto plain = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, std::string what,
+                   std::string summary) {
+    add(std::move(subject), std::move(facts), std::move(what), std::move(summary), rule.severity(),
+        rule.policy_id());
+  };
+  switch (rule.kind()) {
+    case duban::v1::REPORT_OVERDUE: {
+      const auto deadline = MonthDayOr(rule.deadline(), 1, 31);
+      for (int y = start; y <= end; ++y) {
+        if (now < EndOfDay(y + 1, deadline)) continue;
+        for (const auto& [number, task] : plan.tasks) {
+          if (LatestTaskReport(plan, task, y) != nullptr) continue;
+          const std::vector<std::string> leads = TaskReporters(task);
+          if (leads.empty()) continue;
+          const std::string what = absl::StrCat("任务", number, " ", y, "年度进展报告逾期未报");
+          plain(MakeSubject(rule, plan, number, 0, leads.front(), y), {}, what,
+                absl::StrCat(what, "（截止", y + 1, "-", deadline.month(), "-", deadline.day(),
+                             "；牵头单位：", Names(plan, leads), "）"));
+        }
+      }
+      break;
+    }
+    case duban::v1::CONTRIBUTIONS_MISSING: {
+      const auto deadline = MonthDayOr(rule.deadline(), 2, 28);
+      for (int y = start; y <= end; ++y) {
+        if (now < EndOfDay(y + 1, deadline)) continue;
+        for (const auto& [number, task] : plan.tasks) {
+          const auto* lead_report = LatestTaskReport(plan, task, y);
+          if (lead_report == nullptr) continue;  // that is REPORT_OVERDUE's business
+          for (const auto& r : task.responsibilities()) {
+            if (ReportKindFor(task, r.agency_id()) == duban::v1::TASK_REPORT) continue;
+            if (plan.LatestReport(number, y, r.agency_id()) != nullptr) continue;
+            const std::string what = absl::StrCat("任务", number, " ", y, "年度",
+                                                  ShortName(plan, r.agency_id()), "未报送工作情况");
+            plain(MakeSubject(rule, plan, number, 0, r.agency_id(), y), {lead_report->seq()}, what,
+                  absl::StrCat(what, "（牵头单位已于", Date(absl::FromUnixMicros(
+                                                           lead_report->recorded_at_micros())),
+                               "报告；截止", y + 1, "-", deadline.month(), "-", deadline.day(),
+                               "）"));
+          }
+        }
+      }
+      break;
+    }
+    case duban::v1::INDICATOR_OFF_TRACK: {
+      const double tol = rule.tolerance() > 0 ? rule.tolerance() : kDefaultTolerance;
+      for (const auto& [number, ind] : plan.indicators) {
+        const duban::v1::IndicatorSeries series = BuildIndicatorSeries(plan, ind, tol);
+        std::vector<uint64_t> seen;  // value events up to this year
+        for (const auto& p : series.points()) {
+          const auto* v = plan.LatestValue(number, p.year());
+          if (v != nullptr) seen.push_back(v->seq());
+          if (p.judgement() != duban::v1::JUDGEMENT_OFF_TRACK) continue;
+          const bool binding = ind.attribute() == duban::v1::BINDING;
+          std::vector<uint64_t> facts =
+              ind.target_kind() == duban::v1::CUMULATIVE ? seen : std::vector<uint64_t>{v->seq()};
+          const std::string what =
+              absl::StrCat("指标", number, " ", ind.name(), " ", p.year(), "年偏离目标");
+          add(MakeSubject(rule, plan, 0, number, "", p.year()), std::move(facts), what,
+              absl::StrCat(what, "（", binding ? "约束性；" : "", p.note(), "）"),
+              binding && rule.binding_severity() != duban::v1::SEVERITY_UNSPECIFIED
+                  ? rule.binding_severity()
+                  : rule.severity(),
+              binding && !rule.binding_policy_id().empty() ? rule.binding_policy_id()
+                                                            : rule.policy_id());
+        }
+      }
+      break;
+    }
+    case duban::v1::TASK_AT_RISK: {
+      for (const auto& [number, task] : plan.tasks) {
+        for (int y = start; y <= end; ++y) {
+          for (const std::string& a : TaskReporters(task)) {
+            const auto* r = plan.LatestReport(number, y, a);
+            if (r == nullptr ||
+                (r->status() != duban::v1::AT_RISK && r->status() != duban::v1::BEHIND)) {
+              continue;
+            }
+            const std::string what = absl::StrCat("任务", number, " ", y, "年度进展",
+                                                  StatusWord(r->status()));
+            plain(MakeSubject(rule, plan, number, 0, a, y), {r->seq()}, what,
+                  absl::StrCat(what, "（", ShortName(plan, a), "报告：", r->summary(), "）"));
+          }
+        }
+      }
+      break;
+    }
+    case duban::v1::MIDTERM_GATE: {
+      const int year = rule.midterm_year() != 0 ? rule.midterm_year() : start + 2;
+      const auto gate = MonthDayOr(rule.gate_date(), 1, 31);
+      if (now < EndOfDay(year + 1, gate)) break;
+      for (const auto& [number, task] : plan.tasks) {
+        const auto* r = LatestTaskReport(plan, task, year);
+        if (r != nullptr &&
+            (r->status() == duban::v1::ON_TRACK || r->status() == duban::v1::COMPLETED)) {
+          continue;
+        }
+        const std::vector<std::string> leads = TaskReporters(task);
+        if (leads.empty()) continue;
+        const std::string what = absl::StrCat("中期评估：任务", number, "未达到按计划推进");
+        plain(MakeSubject(rule, plan, number, 0, leads.front(), year),
+              r ? std::vector<uint64_t>{r->seq()} : std::vector<uint64_t>{}, what,
+              absl::StrCat(what, "（", year, "年度", r ? StatusWord(r->status()) : "未报告", "）"));
+      }
+      const double share = rule.min_share_of_target() > 0 ? rule.min_share_of_target()
+                                                          : kDefaultMinShare;
+      for (const auto& [number, ind] : plan.indicators) {
+        if (ind.target_kind() == duban::v1::INCREASING || ind.target_kind() == duban::v1::CEILING) {
+          continue;  // no share of a target to reach
+        }
+        double reached = 0;
+        bool any = false;
+        std::vector<uint64_t> facts;
+        for (int y = start; y <= year; ++y) {
+          const auto* v = plan.LatestValue(number, y);
+          if (v == nullptr) continue;
+          any = true;
+          facts.push_back(v->seq());
+          reached = ind.target_kind() == duban::v1::CUMULATIVE ? reached + v->value() : v->value();
+        }
+        if (any && reached >= share * ind.target_value()) continue;
+        const std::string what =
+            absl::StrCat("中期评估：指标", number, " ", ind.name(), "低于目标的", share * 100, "%");
+        plain(MakeSubject(rule, plan, 0, number, "", year), std::move(facts), what,
+              absl::StrCat(what, "（", any ? absl::StrCat("达到", reached) : "无数据", "，目标",
+                           ind.target_text(), "）"));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+std::vector<std::string> Recipients(const PlanState& plan, const Escalation& esc,
+                                    const duban::v1::Rung& rung) {
+  std::vector<std::string> out;
+  for (int a : rung.audiences()) {
+    switch (a) {
+      case duban::v1::RESPONSIBLE_AGENCIES:
+        for (const auto& id : ResponsibleAgencies(plan, esc)) out.push_back("agency:" + id);
+        break;
+      case duban::v1::SUPERVISORS:
+        out.push_back("supervisor");
+        break;
+      case duban::v1::PROVINCIAL_GOVERNMENT:
+        out.push_back("provincial-government");
+        break;
+      default:
+        break;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// The notices of reaching `rung`.
+void AddNotices(const PlanState& plan, const Escalation& esc, const duban::v1::Rung& rung,
+                absl::Time now, uint64_t cause_seq, std::vector<Event>* events) {
+  for (const std::string& to : Recipients(plan, esc, rung)) {
+    Event e;
+    e.set_plan_id(plan.plan.plan_id());
+    e.set_causation_seq(cause_seq);
+    duban::v1::Notice* n = e.mutable_notice_issued()->mutable_notice();
+    n->set_recipient(to);
+    n->set_plan_id(plan.plan.plan_id());
+    n->set_escalation_id(esc.id());
+    n->set_level(rung.level());
+    n->set_severity(esc.severity());
+    n->set_title(absl::StrCat("【", LevelName(rung.level()), "】", esc.summary().substr(
+                                                                     0, esc.summary().find("（"))));
+    n->set_text(absl::StrCat(esc.summary(), "。督办事项 ", esc.id(), "，", Date(absl::FromUnixMicros(
+                                                                           esc.opened_at_micros())),
+                             "起，当前级别：", LevelName(rung.level()), "。"));
+    n->set_at_micros(absl::ToUnixMicros(now));
+    events->push_back(std::move(e));
+  }
+}
+
+const duban::v1::EscalationPolicy* FindPolicy(const duban::v1::Ruleset& rs, const std::string& id) {
+  for (const auto& p : rs.policies()) {
+    if (p.id() == id) return &p;
+  }
+  return nullptr;
+}
+
+absl::Status Invalid(absl::string_view where, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+}
+
+}  // namespace
+
+absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 60); }
+
+std::string RulesetSha256(const duban::v1::Ruleset& ruleset) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    ruleset.SerializeToCodedStream(&coded);
+  }
+  return storage::ToHex(storage::Sha256(bytes));
+}
+
+absl::Status ValidateRuleset(const duban::v1::Ruleset& rs, const PlanState& plan) {
+  if (rs.policies_size() > 50 || rs.rules_size() > 200) {
+    return Invalid("ruleset", "at most 50 policies and 200 rules");
+  }
+  std::set<std::string> policies;
+  for (int i = 0; i < rs.policies_size(); ++i) {
+    const auto& p = rs.policies(i);
+    const std::string where = absl::StrCat("policies[", i, "] (", p.id().substr(0, 64), ")");
+    RETURN_IF_ERROR(CheckId(absl::StrCat(where, ".id"), p.id()));
+    if (!policies.insert(p.id()).second) return Invalid(absl::StrCat(where, ".id"), "duplicate");
+    if (p.rungs_size() == 0 || p.rungs_size() > 10) {
+      return Invalid(absl::StrCat(where, ".rungs"), "from 1 to 10 rungs");
+    }
+    for (int k = 0; k < p.rungs_size(); ++k) {
+      const auto& r = p.rungs(k);
+      const std::string rw = absl::StrCat(where, ".rungs[", k, "]");
+      if (!duban::v1::Level_IsValid(r.level()) || r.level() == duban::v1::LEVEL_UNSPECIFIED) {
+        return Invalid(absl::StrCat(rw, ".level"), "must be REMINDER, URGING, SUPERVISION or CIRCULATION");
+      }
+      if (k == 0 && r.after_days() != 0) {
+        return Invalid(absl::StrCat(rw, ".after_days"), "the first rung is reached at once (0)");
+      }
+      if (k > 0 && (r.level() <= p.rungs(k - 1).level() ||
+                    r.after_days() <= p.rungs(k - 1).after_days())) {
+        return Invalid(rw, "levels and after_days must both rise from rung to rung");
+      }
+      if (r.after_days() < 0 || r.after_days() > 3650) {
+        return Invalid(absl::StrCat(rw, ".after_days"), "from 0 to 3650");
+      }
+      if (r.audiences_size() == 0) return Invalid(absl::StrCat(rw, ".audiences"), "at least one");
+      for (int a : r.audiences()) {
+        if (!duban::v1::Audience_IsValid(a) || a == duban::v1::AUDIENCE_UNSPECIFIED) {
+          return Invalid(absl::StrCat(rw, ".audiences"), "unknown audience");
+        }
+      }
+    }
+  }
+  std::set<std::string> ids;
+  for (int i = 0; i < rs.rules_size(); ++i) {
+    const Rule& r = rs.rules(i);
+    const std::string where = absl::StrCat("rules[", i, "] (", r.id().substr(0, 64), ")");
+    RETURN_IF_ERROR(CheckId(absl::StrCat(where, ".id"), r.id()));
+    if (!ids.insert(r.id()).second) return Invalid(absl::StrCat(where, ".id"), "duplicate");
+    if (!duban::v1::RuleKind_IsValid(r.kind()) || r.kind() == duban::v1::RULE_KIND_UNSPECIFIED) {
+      return Invalid(absl::StrCat(where, ".kind"), "unknown rule kind");
+    }
+    if (!duban::v1::Severity_IsValid(r.severity()) ||
+        r.severity() == duban::v1::SEVERITY_UNSPECIFIED) {
+      return Invalid(absl::StrCat(where, ".severity"), "must be set");
+    }
+    if (!policies.count(r.policy_id())) {
+      return Invalid(absl::StrCat(where, ".policy_id"),
+                     absl::StrCat("unknown policy \"", r.policy_id().substr(0, 64), "\""));
+    }
+    if (!r.binding_policy_id().empty() && !policies.count(r.binding_policy_id())) {
+      return Invalid(absl::StrCat(where, ".binding_policy_id"),
+                     absl::StrCat("unknown policy \"", r.binding_policy_id().substr(0, 64), "\""));
+    }
+    if (!duban::v1::Severity_IsValid(r.binding_severity())) {
+      return Invalid(absl::StrCat(where, ".binding_severity"), "unknown severity");
+    }
+    if (r.has_deadline() && !ValidMonthDay(r.deadline())) {
+      return Invalid(absl::StrCat(where, ".deadline"), "not a day of the year");
+    }
+    if (r.has_gate_date() && !ValidMonthDay(r.gate_date())) {
+      return Invalid(absl::StrCat(where, ".gate_date"), "not a day of the year");
+    }
+    if (!std::isfinite(r.tolerance()) || r.tolerance() < 0 || r.tolerance() > 1) {
+      return Invalid(absl::StrCat(where, ".tolerance"), "from 0 to 1 (0: the default 0.05)");
+    }
+    if (!std::isfinite(r.min_share_of_target()) || r.min_share_of_target() < 0 ||
+        r.min_share_of_target() > 1) {
+      return Invalid(absl::StrCat(where, ".min_share_of_target"), "from 0 to 1 (0: the default 0.5)");
+    }
+    if (r.midterm_year() != 0 &&
+        (r.midterm_year() < plan.plan.start_year() || r.midterm_year() > plan.plan.end_year())) {
+      return Invalid(absl::StrCat(where, ".midterm_year"), "outside the plan's period");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> DecidePutRules(const State& state,
+                                                  const duban::v1::Ruleset& ruleset,
+                                                  uint32_t expected_version) {
+  ASSIGN_OR_RETURN(const PlanState* plan, RequirePlan(state, ruleset.plan_id()));
+  RETURN_IF_ERROR(ValidateRuleset(ruleset, *plan));
+  if (expected_version != plan->rules.version()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "expected_version: the ruleset of ", ruleset.plan_id(), " is at version ",
+        plan->rules.version(), ", not ", expected_version));
+  }
+  const std::string sha = RulesetSha256(ruleset);
+  if (sha == plan->rules.content_sha256()) return std::vector<Event>{};  // unchanged
+  Event e;
+  e.set_plan_id(ruleset.plan_id());
+  *e.mutable_ruleset_put()->mutable_ruleset() = ruleset;
+  e.mutable_ruleset_put()->set_content_sha256(sha);
+  e.mutable_ruleset_put()->set_version(plan->rules.version() + 1);
+  return std::vector<Event>{std::move(e)};
+}
+
+std::vector<std::string> ResponsibleAgencies(const PlanState& plan, const Escalation& esc) {
+  const auto& s = esc.subject();
+  if (s.indicator_number() != 0) {
+    const auto* ind = plan.FindIndicator(s.indicator_number());
+    return ind ? std::vector<std::string>(ind->responsible_agency_ids().begin(),
+                                          ind->responsible_agency_ids().end())
+               : std::vector<std::string>{};
+  }
+  if (esc.kind() == duban::v1::REPORT_OVERDUE || esc.kind() == duban::v1::MIDTERM_GATE) {
+    const auto* task = plan.FindTask(s.task_number());
+    if (task != nullptr) return TaskReporters(*task);
+  }
+  return {s.agency_id()};
+}
+
+std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl::Time now,
+                            uint64_t cause_seq) {
+  std::vector<Event> events;
+  const PlanState* plan = state.FindPlan(plan_id);
+  if (plan == nullptr || plan->rules.version() == 0) return events;
+  const duban::v1::Ruleset& rs = plan->rules.ruleset();
+  std::map<std::string, Condition> conditions;
+  for (const Rule& rule : rs.rules()) {
+    if (!rule.disabled()) AddConditions(*plan, rule, now, &conditions);
+  }
+  const int64_t now_us = absl::ToUnixMicros(now);
+  auto escalation_event = [&](Event e) {
+    e.set_plan_id(plan_id);
+    e.set_causation_seq(cause_seq);
+    events.push_back(std::move(e));
+  };
+
+  // Open escalations: cleared, repeated, climbing.
+  for (const auto& [key, id] : plan->open_escalations) {
+    const Escalation& esc = plan->escalations.at(id);
+    auto c = conditions.find(key);
+    if (c == conditions.end()) {
+      Event e;
+      auto* p = e.mutable_escalation_cleared();
+      p->set_escalation_id(id);
+      p->set_cleared_by_seq(cause_seq);
+      p->set_at_micros(now_us);
+      p->set_reason(cause_seq != 0 ? absl::StrCat("condition no longer holds after event ", cause_seq)
+                                   : "condition no longer holds");
+      escalation_event(std::move(e));
+      continue;
+    }
+    if (!std::equal(esc.fact_seqs().begin(), esc.fact_seqs().end(), c->second.facts.begin(),
+                    c->second.facts.end())) {
+      Event e;
+      auto* p = e.mutable_escalation_repeated();
+      p->set_escalation_id(id);
+      p->set_at_micros(now_us);
+      p->set_cause_seq(cause_seq);
+      for (uint64_t f : c->second.facts) p->add_fact_seqs(f);
+      p->set_summary(c->second.summary);
+      escalation_event(std::move(e));
+    }
+    const auto* policy = FindPolicy(rs, esc.policy_id());
+    if (policy == nullptr) policy = FindPolicy(rs, c->second.policy_id);
+    if (policy == nullptr) continue;
+    const bool acknowledged = esc.state() == duban::v1::ACKNOWLEDGED;
+    if (acknowledged && esc.ack_due_micros() > now_us) continue;  // paused until the due date
+    Escalation climbing = esc;
+    for (const auto& rung : policy->rungs()) {
+      if (rung.level() <= climbing.level()) continue;
+      int64_t due = esc.opened_at_micros() +
+                    absl::ToInt64Microseconds(absl::Hours(24) * rung.after_days());
+      if (acknowledged) due = std::max(due, esc.ack_due_micros());
+      if (now_us < due) break;
+      Event e;
+      auto* p = e.mutable_escalation_raised();
+      p->set_escalation_id(id);
+      p->set_level(rung.level());
+      p->set_at_micros(now_us);
+      escalation_event(std::move(e));
+      climbing.set_level(rung.level());
+      AddNotices(*plan, climbing, rung, now, cause_seq, &events);
+    }
+  }
+
+  // New conditions: open an escalation at the first rung.
+  int64_t next = plan->escalations_opened;
+  for (const auto& [key, c] : conditions) {
+    if (plan->open_escalations.count(key)) continue;
+    auto resolved = plan->resolved_facts.find(key);
+    if (resolved != plan->resolved_facts.end() && resolved->second == c.facts) continue;
+    const auto* policy = FindPolicy(rs, c.policy_id);
+    if (policy == nullptr || policy->rungs_size() == 0) continue;
+    Escalation esc;
+    esc.set_id(absl::StrCat("esc-", ++next));
+    *esc.mutable_subject() = c.subject;
+    esc.set_kind(c.kind);
+    esc.set_severity(c.severity);
+    esc.set_policy_id(c.policy_id);
+    esc.set_ruleset_version(plan->rules.version());
+    esc.set_level(policy->rungs(0).level());
+    esc.set_opened_at_micros(now_us);
+    esc.set_summary(c.summary);
+    for (uint64_t f : c.facts) esc.add_fact_seqs(f);
+    Event e;
+    *e.mutable_escalation_opened()->mutable_escalation() = esc;
+    e.mutable_escalation_opened()->set_cause_seq(cause_seq);
+    escalation_event(std::move(e));
+    AddNotices(*plan, esc, policy->rungs(0), now, cause_seq, &events);
+  }
+  return events;
+}
+
+absl::StatusOr<const Escalation*> RequireEscalation(const PlanState& plan, const std::string& id) {
+  RETURN_IF_ERROR(CheckId("escalation_id", id));
+  auto it = plan.escalations.find(id);
+  if (it == plan.escalations.end()) {
+    return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found in plan \"",
+                                            plan.plan.plan_id(), "\""));
+  }
+  return &it->second;
+}
+
+namespace {
+
+absl::StatusOr<const Escalation*> RequireOpen(const State& state, const std::string& plan_id,
+                                              const std::string& id) {
+  ASSIGN_OR_RETURN(const PlanState* plan, RequirePlan(state, plan_id));
+  ASSIGN_OR_RETURN(const Escalation* esc, RequireEscalation(*plan, id));
+  if (esc->state() != duban::v1::OPEN && esc->state() != duban::v1::ACKNOWLEDGED) {
+    return absl::FailedPreconditionError(absl::StrCat("escalation ", id, " is already closed"));
+  }
+  return esc;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Event>> DecideAcknowledge(const State& state,
+                                                     const duban::v1::AcknowledgeRequest& req,
+                                                     absl::Time now) {
+  ASSIGN_OR_RETURN(const Escalation* esc, RequireOpen(state, req.plan_id(), req.escalation_id()));
+  RETURN_IF_ERROR(CheckText("measures", req.measures(), {kMaxMeasuresBytes, true, true}));
+  const int64_t now_us = absl::ToUnixMicros(now);
+  if (req.due_micros() <= now_us ||
+      req.due_micros() > now_us + absl::ToInt64Microseconds(absl::Hours(24 * 366))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "due_micros: the due date must be after now (", Date(now), ") and within a year"));
+  }
+  Event e;
+  e.set_plan_id(req.plan_id());
+  auto* p = e.mutable_escalation_acknowledged();
+  p->set_escalation_id(esc->id());
+  p->set_measures(req.measures());
+  p->set_due_micros(req.due_micros());
+  p->set_at_micros(now_us);
+  return std::vector<Event>{std::move(e)};
+}
+
+absl::StatusOr<std::vector<Event>> DecideResolve(const State& state,
+                                                 const duban::v1::ResolveRequest& req,
+                                                 absl::Time now) {
+  ASSIGN_OR_RETURN(const Escalation* esc, RequireOpen(state, req.plan_id(), req.escalation_id()));
+  RETURN_IF_ERROR(CheckText("reason", req.reason(), {kMaxReasonBytes, true, true}));
+  Event e;
+  e.set_plan_id(req.plan_id());
+  auto* p = e.mutable_escalation_resolved();
+  p->set_escalation_id(esc->id());
+  p->set_reason(req.reason());
+  p->set_at_micros(absl::ToUnixMicros(now));
+  return std::vector<Event>{std::move(e)};
+}
+
+}  // namespace duban::engine

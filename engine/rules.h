@@ -1,0 +1,61 @@
+// 督促检查: the rules engine. Given the state, a plan's ruleset and a time, it
+// works out which conditions hold (a report overdue, an indicator off track, …)
+// and returns the events that bring the plan's escalations in line: open one
+// for a new condition, climb the ladder when a rung's delay has passed, note a
+// repeat when the facts change, clear one whose condition no longer holds —
+// each rung with its notices. Deterministic and pure: same state, same time,
+// same events; nothing changed, no events.
+//
+//   ASSIGN_OR_RETURN(auto events, Evaluate(state, "qinghai-employment-2021", now, cause_seq));
+#ifndef DUBAN_ENGINE_RULES_H_
+#define DUBAN_ENGINE_RULES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "duban/v1/event.pb.h"
+#include "duban/v1/supervision.pb.h"
+#include "engine/state.h"
+
+namespace duban::engine {
+
+// Plan dates are China Standard Time.
+absl::TimeZone ChinaStandardTime();
+
+// INVALID_ARGUMENT naming the rule (or policy) and field, e.g.
+// "rules[2] (indicator-off-track).policy_id: unknown policy \"fast\"".
+absl::Status ValidateRuleset(const duban::v1::Ruleset& ruleset, const PlanState& plan);
+
+// Hex SHA-256 of the ruleset's deterministic serialization.
+std::string RulesetSha256(const duban::v1::Ruleset& ruleset);
+
+// The events that replace the plan's ruleset, if expected_version is current.
+absl::StatusOr<std::vector<duban::v1::Event>> DecidePutRules(const State& state,
+                                                             const duban::v1::Ruleset& ruleset,
+                                                             uint32_t expected_version);
+
+// The escalation events (and their notices) for the plan at `now`.
+// `cause_seq` is the event that prompted the evaluation (0 for a tick); it is
+// recorded on what the evaluation changes. A plan without rules: none.
+std::vector<duban::v1::Event> Evaluate(const State& state, const std::string& plan_id,
+                                       absl::Time now, uint64_t cause_seq);
+
+// Acknowledge (签收) and resolve (办结), checked against the escalation's state.
+absl::StatusOr<std::vector<duban::v1::Event>> DecideAcknowledge(
+    const State& state, const duban::v1::AcknowledgeRequest& req, absl::Time now);
+absl::StatusOr<std::vector<duban::v1::Event>> DecideResolve(const State& state,
+                                                            const duban::v1::ResolveRequest& req,
+                                                            absl::Time now);
+
+absl::StatusOr<const duban::v1::Escalation*> RequireEscalation(const PlanState& plan,
+                                                               const std::string& id);
+
+// The agencies an escalation is about (its notices go to them).
+std::vector<std::string> ResponsibleAgencies(const PlanState& plan,
+                                             const duban::v1::Escalation& escalation);
+
+}  // namespace duban::engine
+
+#endif  // DUBAN_ENGINE_RULES_H_

@@ -1,0 +1,269 @@
+#include "engine/rules.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/commands.h"
+#include "engine/reporting.h"
+#include "engine/test_plan.h"
+
+namespace duban::engine {
+namespace {
+
+using duban::v1::Event;
+using ::testing::HasSubstr;
+
+constexpr char kRules[] = R"pb(
+  plan_id: "test-plan"
+  policies {
+    id: "standard"
+    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES }
+    rungs { level: URGING after_days: 7 audiences: RESPONSIBLE_AGENCIES }
+    rungs { level: SUPERVISION after_days: 14 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
+    rungs { level: CIRCULATION after_days: 30 audiences: SUPERVISORS audiences: PROVINCIAL_GOVERNMENT }
+  }
+  policies {
+    id: "binding"
+    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
+    rungs { level: URGING after_days: 3 audiences: RESPONSIBLE_AGENCIES }
+  }
+  rules { id: "overdue" kind: REPORT_OVERDUE severity: WARNING policy_id: "standard" deadline { month: 1 day: 31 } }
+  rules {
+    id: "off-track" kind: INDICATOR_OFF_TRACK severity: WARNING policy_id: "standard"
+    tolerance: 0.05 binding_severity: CRITICAL binding_policy_id: "binding"
+  }
+  rules { id: "at-risk" kind: TASK_AT_RISK severity: WARNING policy_id: "standard" }
+)pb";
+
+absl::Time Cst(int y, int m, int d) {
+  return absl::FromCivil(absl::CivilDay(y, m, d), ChinaStandardTime());
+}
+
+class RulesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    duban::v1::PlanDocument doc = testing::TestPlan();
+    doc.mutable_indicators(0)->add_responsible_agency_ids("hrss");
+    doc.mutable_indicators(1)->add_responsible_agency_ids("drc");
+    auto imported = DecideImport(state_, doc, {});
+    ASSERT_TRUE(imported.ok());
+    Commit(imported->events);
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kRules, &rules_));
+    auto put = DecidePutRules(state_, rules_, 0);
+    ASSERT_TRUE(put.ok()) << put.status();
+    Commit(*put);
+  }
+
+  // Applies events as the sequencer would; returns the last seq.
+  uint64_t Commit(std::vector<Event> events) {
+    for (Event& e : events) {
+      e.set_seq(state_.seq() + 1);
+      EXPECT_TRUE(state_.Apply(e).ok()) << e.DebugString();
+    }
+    return state_.seq();
+  }
+
+  std::vector<Event> Tick(absl::Time now, uint64_t cause = 0) {
+    auto events = Evaluate(state_, "test-plan", now, cause);
+    Commit(events);
+    return events;
+  }
+
+  uint64_t Report(int task, int year, const std::string& agency,
+                  duban::v1::ProgressStatus status = duban::v1::ON_TRACK) {
+    duban::v1::SubmitProgressRequest r;
+    r.set_plan_id("test-plan");
+    r.set_task_number(task);
+    r.set_year(year);
+    r.set_agency_id(agency);
+    r.set_status(status);
+    r.set_summary("进展");
+    auto events = DecideSubmitProgress(state_, r);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return Commit(*events);
+  }
+
+  uint64_t Value(int indicator, int year, double value, const std::string& agency) {
+    duban::v1::SubmitIndicatorValueRequest r;
+    r.set_plan_id("test-plan");
+    r.set_indicator_number(indicator);
+    r.set_year(year);
+    r.set_value(value);
+    r.set_agency_id(agency);
+    auto events = DecideSubmitIndicatorValue(state_, r);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return Commit(*events);
+  }
+
+  const PlanState& plan() { return *state_.FindPlan("test-plan"); }
+
+  const duban::v1::Escalation* Open(const std::string& rule, int task, int year) {
+    for (const auto& [id, e] : plan().escalations) {
+      if (e.subject().rule_id() == rule && e.subject().task_number() == task &&
+          e.subject().year() == year &&
+          (e.state() == duban::v1::OPEN || e.state() == duban::v1::ACKNOWLEDGED)) {
+        return &e;
+      }
+    }
+    return nullptr;
+  }
+
+  static std::vector<std::string> Recipients(const std::vector<Event>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) {
+      if (e.has_notice_issued()) out.push_back(e.notice_issued().notice().recipient());
+    }
+    return out;
+  }
+
+  State state_;
+  duban::v1::Ruleset rules_;
+};
+
+TEST_F(RulesTest, ValidationNamesTheRuleAndField) {
+  auto bad = rules_;
+  bad.mutable_rules(1)->set_policy_id("fast");
+  EXPECT_THAT(std::string(ValidateRuleset(bad, plan()).message()),
+              HasSubstr("rules[1] (off-track).policy_id: unknown policy \"fast\""));
+  bad = rules_;
+  bad.mutable_rules(0)->mutable_deadline()->set_day(30);
+  bad.mutable_rules(0)->mutable_deadline()->set_month(2);
+  EXPECT_THAT(std::string(ValidateRuleset(bad, plan()).message()),
+              HasSubstr("rules[0] (overdue).deadline"));
+  bad = rules_;
+  bad.mutable_policies(0)->mutable_rungs(2)->set_after_days(5);
+  EXPECT_THAT(std::string(ValidateRuleset(bad, plan()).message()),
+              HasSubstr("policies[0] (standard).rungs[2]"));
+  bad = rules_;
+  bad.mutable_rules(2)->set_severity(duban::v1::SEVERITY_UNSPECIFIED);
+  EXPECT_THAT(std::string(ValidateRuleset(bad, plan()).message()),
+              HasSubstr("rules[2] (at-risk).severity"));
+  // Versions: a stale expected version is refused; the same content writes nothing.
+  EXPECT_EQ(DecidePutRules(state_, rules_, 0).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto same = DecidePutRules(state_, rules_, 1);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->empty());
+}
+
+TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
+  Report(1, 2021, "drc");  // task 1 reported; tasks 2 (hrss convenes) and 3 (hrss leads) not
+  EXPECT_TRUE(Tick(Cst(2022, 1, 31)).empty()) << "the deadline day itself is still in time";
+  auto opened = Tick(Cst(2022, 2, 1));
+  ASSERT_NE(Open("overdue", 2, 2021), nullptr);
+  ASSERT_NE(Open("overdue", 3, 2021), nullptr);
+  EXPECT_EQ(Open("overdue", 1, 2021), nullptr);
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::REMINDER);
+  EXPECT_THAT(Recipients(opened), ::testing::ElementsAre("agency:hrss", "agency:hrss"));
+  EXPECT_TRUE(Tick(Cst(2022, 2, 5)).empty()) << "a tick that changes nothing writes nothing";
+
+  auto urging = Tick(Cst(2022, 2, 8));
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::URGING);
+  // Acknowledge task 3's: climbing pauses until its due date.
+  duban::v1::AcknowledgeRequest ack;
+  ack.set_plan_id("test-plan");
+  ack.set_escalation_id(Open("overdue", 3, 2021)->id());
+  ack.set_measures("月底前补报");
+  ack.set_due_micros(absl::ToUnixMicros(Cst(2022, 3, 10)));
+  auto acked = DecideAcknowledge(state_, ack, Cst(2022, 2, 9));
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  Commit(*acked);
+  auto supervision = Tick(Cst(2022, 2, 16));
+  EXPECT_EQ(Open("overdue", 2, 2021)->level(), duban::v1::SUPERVISION);
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::URGING) << "paused by the acknowledgement";
+  EXPECT_THAT(Recipients(supervision), ::testing::ElementsAre("agency:hrss", "supervisor"));
+  // After the due date it resumes: 督办 and 通报 are both overdue by then.
+  Tick(Cst(2022, 3, 11));
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::CIRCULATION);
+  // A late report clears task 2's by itself, recording the report.
+  const uint64_t late = Report(2, 2021, "hrss");
+  auto cleared = Evaluate(state_, "test-plan", Cst(2022, 3, 12), late);
+  Commit(cleared);
+  EXPECT_EQ(Open("overdue", 2, 2021), nullptr);
+  const duban::v1::Escalation* closed = nullptr;
+  for (const auto& [id, e] : plan().escalations) {
+    if (e.subject().task_number() == 2) closed = &e;
+  }
+  ASSERT_NE(closed, nullptr);
+  EXPECT_EQ(closed->state(), duban::v1::CLEARED);
+  EXPECT_EQ(closed->cleared_by_seq(), late);
+  EXPECT_EQ(closed->ruleset_version(), 1u);
+  EXPECT_GE(closed->timeline_size(), 4);  // opened, 催办, 督办, cleared
+}
+
+TEST_F(RulesTest, BindingIndicatorsEscalateFasterAndResolvedStaysClosed) {
+  // Indicator 2 (>10.5, 约束性) below its floor.
+  const uint64_t v = Value(2, 2021, 10.2, "drc");
+  auto events = Evaluate(state_, "test-plan", Cst(2022, 1, 10), v);
+  Commit(events);
+  const duban::v1::Escalation* esc = nullptr;
+  for (const auto& [id, e] : plan().escalations) esc = &e;
+  ASSERT_NE(esc, nullptr);
+  EXPECT_EQ(esc->severity(), duban::v1::CRITICAL);
+  EXPECT_EQ(esc->policy_id(), "binding");
+  EXPECT_THAT(Recipients(events), ::testing::ElementsAre("agency:drc", "supervisor"));
+  Tick(Cst(2022, 1, 13));
+  EXPECT_EQ(plan().escalations.begin()->second.level(), duban::v1::URGING);
+  // A revised value still below the floor is a repeat.
+  Value(2, 2021, 10.3, "drc");
+  Tick(Cst(2022, 1, 14));
+  EXPECT_EQ(plan().escalations.begin()->second.count(), 2);
+  // A supervisor resolves it: it stays closed while nothing changes.
+  duban::v1::ResolveRequest resolve;
+  resolve.set_plan_id("test-plan");
+  resolve.set_escalation_id(plan().escalations.begin()->first);
+  resolve.set_reason("统计口径调整，已说明");
+  auto resolved = DecideResolve(state_, resolve, Cst(2022, 1, 15));
+  ASSERT_TRUE(resolved.ok());
+  Commit(*resolved);
+  EXPECT_TRUE(Tick(Cst(2022, 1, 20)).empty());
+  // A new value that is still off track opens a new one.
+  Value(2, 2021, 10.1, "drc");
+  Tick(Cst(2022, 1, 21));
+  EXPECT_EQ(plan().escalations.size(), 2u);
+}
+
+TEST_F(RulesTest, AtRiskReportsAndDeterminism) {
+  const uint64_t r = Report(3, 2021, "hrss", duban::v1::BEHIND);
+  auto a = Evaluate(state_, "test-plan", Cst(2021, 12, 1), r);
+  auto b = Evaluate(state_, "test-plan", Cst(2021, 12, 1), r);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString());
+  Commit(a);
+  ASSERT_NE(Open("at-risk", 3, 2021), nullptr);
+  EXPECT_THAT(Open("at-risk", 3, 2021)->summary(), HasSubstr("滞后"));
+  const uint64_t fixed = Report(3, 2021, "hrss", duban::v1::ON_TRACK);
+  Commit(Evaluate(state_, "test-plan", Cst(2021, 12, 2), fixed));
+  EXPECT_EQ(Open("at-risk", 3, 2021), nullptr);
+}
+
+TEST(ShippedRulesTest, TheQinghaiRulesetValidates) {
+  const char* src = std::getenv("DUBAN_SOURCE_DIR");
+  const std::string dir = std::string(src ? src : ".") + "/plans/qinghai-employment-2021/";
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  duban::v1::PlanDocument doc;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(read(dir + "plan.textproto"), &doc));
+  duban::v1::Ruleset rules;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(read(dir + "rules.textproto"), &rules));
+  State state;
+  auto imported = DecideImport(state, doc, {});
+  ASSERT_TRUE(imported.ok());
+  uint64_t seq = 0;
+  for (Event e : imported->events) {
+    e.set_seq(++seq);
+    ASSERT_TRUE(state.Apply(e).ok());
+  }
+  EXPECT_TRUE(ValidateRuleset(rules, *state.FindPlan(doc.plan_id())).ok());
+  EXPECT_EQ(rules.rules_size(), 5);
+}
+
+}  // namespace
+}  // namespace duban::engine
