@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev                                # command-line parsing (duband, dubanctl)
   nlohmann-json3-dev                          # dubanctl --json
   libspdlog-dev                               # server logging
+  libcurl4-openssl-dev                        # webhook POSTs (libcurl)
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   python3 python3-grpcio python3-protobuf     # the Python client and its test
 )

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -42,6 +43,7 @@ constexpr size_t kSeqSize = 8;
 constexpr char kHashesFamily[] = "hashes";
 constexpr char kRequestsFamily[] = "requests";
 constexpr char kMetaFamily[] = "meta";
+constexpr char kOutboxFamily[] = "outbox";
 constexpr char kHeadKey[] = "head";
 
 std::string ZeroHash() { return std::string(kHashSize, '\0'); }
@@ -134,6 +136,7 @@ class RocksEventLog : public EventLog {
         hashes_cf_(handles_[1]),
         requests_cf_(handles_[2]),
         meta_cf_(handles_[3]),
+        outbox_cf_(handles_[4]),
         sync_(sync) {}
 
   ~RocksEventLog() override {
@@ -174,6 +177,12 @@ class RocksEventLog : public EventLog {
       uint64_t from_seq, uint64_t to_seq,
       const std::function<bool(const duban::v1::Event&)>& fn) const override;
 
+  absl::Status ScanOutbox(
+      const std::function<bool(const std::string& key,
+                               const std::string& value)>& fn) const override;
+
+  absl::Status DeleteOutbox(const std::string& key) override;
+
   absl::StatusOr<std::string> EventHash(uint64_t seq) const override;
 
   absl::Status Verify() const override;
@@ -189,6 +198,7 @@ class RocksEventLog : public EventLog {
   rocksdb::ColumnFamilyHandle* const hashes_cf_;
   rocksdb::ColumnFamilyHandle* const requests_cf_;
   rocksdb::ColumnFamilyHandle* const meta_cf_;
+  rocksdb::ColumnFamilyHandle* const outbox_cf_;
   const bool sync_;
 
   // Touched only by the (single) appending thread. Once a write has failed,
@@ -285,9 +295,26 @@ absl::Status RocksEventLog::Append(std::vector<CommandWrite>* writes) {
                      write_error_.message()));
   }
 
-  // Check the request keys before touching anything.
+  // Check the request and outbox keys before touching anything.
   std::set<std::string> request_keys;
+  std::set<std::string> outbox_keys;
   for (const CommandWrite& w : *writes) {
+    // An outbox entry is a consequence of events: a command without events
+    // has nothing to deliver, and a write of only outbox entries would not
+    // move the head that the entries are meant to follow.
+    if (!w.outbox.empty() && w.events.empty()) {
+      return absl::InvalidArgumentError(
+          "event log: outbox entries in a command without events");
+    }
+    for (const OutboxEntry& entry : w.outbox) {
+      if (entry.key.empty()) {
+        return absl::InvalidArgumentError("event log: empty outbox key");
+      }
+      if (!outbox_keys.insert(entry.key).second) {
+        return absl::InvalidArgumentError(
+            "event log: an outbox key appears twice in one batch");
+      }
+    }
     if (!w.request.has_value()) continue;
     if (w.request_id.empty()) {
       return absl::InvalidArgumentError(
@@ -336,6 +363,10 @@ absl::Status RocksEventLog::Append(std::vector<CommandWrite>* writes) {
         return fail(FromRocks(s, absl::StrCat("batch put seq ", seq)));
       }
       prev_hash = std::move(hash);
+    }
+    for (const OutboxEntry& entry : w.outbox) {
+      rocksdb::Status s = batch.Put(outbox_cf_, entry.key, entry.value);
+      if (!s.ok()) return fail(FromRocks(s, "batch put outbox entry"));
     }
     if (w.request.has_value()) {
       w.request->set_first_seq(first_seq);
@@ -429,6 +460,31 @@ absl::Status RocksEventLog::Read(
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
   return SeqDataLoss(want, "missing (log ends before its head)");
+}
+
+absl::Status RocksEventLog::ScanOutbox(
+    const std::function<bool(const std::string& key, const std::string& value)>&
+        fn) const {
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, outbox_cf_));
+  std::string key;
+  std::string value;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    key.assign(it->key().data(), it->key().size());
+    value.assign(it->value().data(), it->value().size());
+    if (!fn(key, value)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scan outbox");
+}
+
+absl::Status RocksEventLog::DeleteOutbox(const std::string& key) {
+  // Not synced (see the header); a RocksDB write is thread-safe, so this
+  // needs no coordination with the appending thread.
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  return FromRocks(db_->Delete(wo, outbox_cf_, key), "delete outbox entry");
 }
 
 absl::StatusOr<std::string> RocksEventLog::EventHash(uint64_t seq) const {
@@ -537,12 +593,14 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
   lookup_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
 
-  // Order matters: RocksEventLog takes the handles in this order.
+  // Order matters: RocksEventLog takes the handles in this order. A family
+  // missing from an older log (the outbox) is created empty on open.
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, log_options},
       {kHashesFamily, log_options},
       {kRequestsFamily, lookup_options},
       {kMetaFamily, rocksdb::ColumnFamilyOptions()},
+      {kOutboxFamily, rocksdb::ColumnFamilyOptions()},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -1,7 +1,8 @@
 // Tests for storage/event_log.h against a real RocksDB in a temporary
 // directory: seq assignment and the hash chain, request records, reopening,
 // Verify against tampering, bounded reads, readers concurrent with the
-// writer, and acknowledged appends surviving a SIGKILL of the writer.
+// writer, the outbox (atomic with events, ordered, deletable concurrently
+// with appends), and acknowledged appends surviving a SIGKILL of the writer.
 #include "storage/event_log.h"
 
 #include <fcntl.h>
@@ -21,9 +22,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -142,7 +145,7 @@ std::string BigEndian(uint64_t seq) {
 }
 
 // Opens the log's RocksDB directly (as an attacker or a bad disk would see
-// it) and hands fn the handles: default, hashes, requests, meta.
+// it) and hands fn the handles: default, hashes, requests, meta, outbox.
 void WithRawDb(
     const std::string& path,
     const std::function<void(
@@ -152,6 +155,7 @@ void WithRawDb(
       {"hashes", rocksdb::ColumnFamilyOptions()},
       {"requests", rocksdb::ColumnFamilyOptions()},
       {"meta", rocksdb::ColumnFamilyOptions()},
+      {"outbox", rocksdb::ColumnFamilyOptions()},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -621,6 +625,251 @@ TEST(EventLogTest, ConcurrentReadersSeeDensePrefix) {
   ASSERT_OK(log->Verify());
 }
 
+// --- Outbox -------------------------------------------------------------------
+
+// A key as the webhook dispatcher's callers build them: id '\0' seq (BE).
+std::string OutboxKey(const std::string& id, uint64_t seq) {
+  return id + std::string(1, '\0') + BigEndian(seq);
+}
+
+// The whole outbox, in scan order.
+std::vector<std::pair<std::string, std::string>> ScanAll(const EventLog& log) {
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::Status s = log.ScanOutbox([&](const std::string& k, const std::string& v) {
+    out.emplace_back(k, v);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+std::vector<std::string> Keys(
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : entries) out.push_back(k);
+  return out;
+}
+
+TEST(EventLogOutboxTest, EntriesLandWithTheirEvents) {
+  TempDir dir;
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  EXPECT_TRUE(ScanAll(*log).empty());
+
+  std::vector<EventLog::CommandWrite> batch{MakeCommand(2, "a", "r1"),
+                                            MakeCommand(1, "b")};
+  batch[0].outbox.push_back({OutboxKey("hook-1", 1), "one"});
+  batch[0].outbox.push_back({OutboxKey("hook-2", 1), "two"});
+  batch[1].outbox.push_back({OutboxKey("hook-1", 2), "three"});
+  ASSERT_OK(log->Append(&batch));
+  EXPECT_EQ(log->head().seq, 3u);
+  EXPECT_EQ(ScanAll(*log),
+            (std::vector<std::pair<std::string, std::string>>{
+                {OutboxKey("hook-1", 1), "one"},
+                {OutboxKey("hook-1", 2), "three"},
+                {OutboxKey("hook-2", 1), "two"}}));
+  ASSERT_OK(log->Verify());  // the outbox is outside the chain
+}
+
+TEST(EventLogOutboxTest, RejectedAppendWritesNoEntries) {
+  TempDir dir;
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  std::vector<EventLog::CommandWrite> first{MakeCommand(1, "a")};
+  first[0].outbox.push_back({"kept", "v"});
+  ASSERT_OK(log->Append(&first));
+  const EventLog::Head before = log->head();
+
+  // A bad request record elsewhere in the batch rejects all of it.
+  std::vector<EventLog::CommandWrite> duplicate{MakeCommand(1, "a", "same"),
+                                                MakeCommand(1, "a", "same")};
+  duplicate[0].outbox.push_back({"x1", "v"});
+  duplicate[1].outbox.push_back({"x2", "v"});
+  EXPECT_EQ(log->Append(&duplicate).code(), absl::StatusCode::kInvalidArgument);
+
+  // Outbox entries need events beside them in the same command, with or
+  // without a request record.
+  for (bool with_request : {false, true}) {
+    std::vector<EventLog::CommandWrite> no_events{
+        MakeCommand(1, "b"), MakeCommand(0, "c", with_request ? "r" : "")};
+    no_events[1].outbox.push_back({"x3", "v"});
+    absl::Status s = log->Append(&no_events);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(s.message(), HasSubstr("without events"));
+    EXPECT_EQ(no_events[0].events[0].seq(), 0u);
+  }
+
+  // An empty key, and one key twice in a batch (even across commands).
+  std::vector<EventLog::CommandWrite> empty_key{MakeCommand(1, "d")};
+  empty_key[0].outbox.push_back({"", "v"});
+  EXPECT_EQ(log->Append(&empty_key).code(), absl::StatusCode::kInvalidArgument);
+  std::vector<EventLog::CommandWrite> twice{MakeCommand(1, "e"),
+                                            MakeCommand(1, "f")};
+  twice[0].outbox.push_back({"x4", "v"});
+  twice[1].outbox.push_back({"x4", "w"});
+  EXPECT_EQ(log->Append(&twice).code(), absl::StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(log->head().seq, before.seq);
+  EXPECT_EQ(log->head().hash, before.hash);
+  EXPECT_EQ(Keys(ScanAll(*log)), (std::vector<std::string>{"kept"}));
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 1u);
+}
+
+TEST(EventLogOutboxTest, ScanIsInKeyOrderAndStopsEarly) {
+  TempDir dir;
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  // Seqs whose big-endian bytes sort differently from their decimal text,
+  // written out of order and across appends.
+  const std::vector<uint64_t> seqs = {256, 1, 65536, 255, 2};
+  for (uint64_t seq : seqs) {
+    std::vector<EventLog::CommandWrite> batch{MakeCommand(1, "s")};
+    batch[0].outbox.push_back({OutboxKey("hook", seq), std::to_string(seq)});
+    batch[0].outbox.push_back({OutboxKey("hoo", seq), "shorter id"});
+    ASSERT_OK(log->Append(&batch));
+  }
+  std::vector<std::string> want;
+  for (const std::string id : {"hoo", "hook"}) {
+    for (uint64_t seq : {1, 2, 255, 256, 65536}) {
+      want.push_back(OutboxKey(id, seq));
+    }
+  }
+  EXPECT_EQ(Keys(ScanAll(*log)), want);
+
+  std::vector<std::string> seen;
+  ASSERT_OK(log->ScanOutbox([&](const std::string& k, const std::string&) {
+    seen.push_back(k);
+    return seen.size() < 3;
+  }));
+  EXPECT_EQ(seen, std::vector<std::string>(want.begin(), want.begin() + 3));
+}
+
+TEST(EventLogOutboxTest, ScanReadsASnapshot) {
+  TempDir dir;
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  std::vector<EventLog::CommandWrite> batch{MakeCommand(1, "a")};
+  for (uint64_t i = 1; i <= 5; ++i) {
+    batch[0].outbox.push_back({OutboxKey("h", i), "v"});
+  }
+  ASSERT_OK(log->Append(&batch));
+  // Deleting everything during the scan does not shorten it.
+  int visited = 0;
+  ASSERT_OK(log->ScanOutbox([&](const std::string& k, const std::string&) {
+    ++visited;
+    if (visited == 1) {
+      for (uint64_t i = 1; i <= 5; ++i) {
+        EXPECT_TRUE(log->DeleteOutbox(OutboxKey("h", i)).ok());
+      }
+    }
+    EXPECT_EQ(k, OutboxKey("h", static_cast<uint64_t>(visited)));
+    return true;
+  }));
+  EXPECT_EQ(visited, 5);
+  EXPECT_TRUE(ScanAll(*log).empty());
+}
+
+TEST(EventLogOutboxTest, DeleteAndReopen) {
+  TempDir dir;
+  {
+    auto log = MustOpen(dir.db());
+    ASSERT_NE(log, nullptr);
+    std::vector<EventLog::CommandWrite> batch{MakeCommand(2, "a", "r")};
+    batch[0].outbox = {{"k1", "v1"}, {"k2", "v2"}, {"k3", "v3"}};
+    ASSERT_OK(log->Append(&batch));
+    ASSERT_OK(log->DeleteOutbox("k2"));
+    ASSERT_OK(log->DeleteOutbox("k2"));       // again: nothing to do, OK
+    ASSERT_OK(log->DeleteOutbox("missing"));  // never there: OK
+    EXPECT_EQ(Keys(ScanAll(*log)), (std::vector<std::string>{"k1", "k3"}));
+  }
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 2u);
+  EXPECT_EQ(ScanAll(*log), (std::vector<std::pair<std::string, std::string>>{
+                               {"k1", "v1"}, {"k3", "v3"}}));
+  ASSERT_OK(log->DeleteOutbox("k1"));
+  ASSERT_OK(log->DeleteOutbox("k3"));
+  EXPECT_TRUE(ScanAll(*log).empty());
+  ASSERT_OK(log->Verify());
+}
+
+TEST(EventLogOutboxTest, LogWithoutOutboxFamilyOpens) {
+  // A log written before the outbox existed: its RocksDB has no such family.
+  TempDir dir;
+  {
+    auto log = MustOpen(dir.db());
+    ASSERT_NE(log, nullptr);
+    AppendCommands(log.get(), 3, 2);
+  }
+  WithRawDb(dir.db(), [](rocksdb::DB* db, const auto& cf) {
+    ASSERT_TRUE(db->DropColumnFamily(cf[4]).ok());
+  });
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 6u);
+  ASSERT_OK(log->Verify());
+  EXPECT_TRUE(ScanAll(*log).empty());
+  std::vector<EventLog::CommandWrite> batch{MakeCommand(1, "new")};
+  batch[0].outbox.push_back({"k", "v"});
+  ASSERT_OK(log->Append(&batch));
+  EXPECT_EQ(Keys(ScanAll(*log)), (std::vector<std::string>{"k"}));
+}
+
+TEST(EventLogOutboxTest, DeletesConcurrentWithAppends) {
+  TempDir dir;
+  auto log = MustOpen(dir.db(), /*sync=*/false);
+  ASSERT_NE(log, nullptr);
+  constexpr uint64_t kBatches = 600;
+
+  std::atomic<bool> done{false};
+  std::mutex deleted_mu;
+  std::set<std::string> deleted;
+  std::string failure;
+  // Two deleters, like two webhook workers, each taking its own webhook's
+  // entries as they appear.
+  auto deleter = [&](const std::string& id) {
+    bool last_round = false;
+    while (!last_round) {
+      last_round = done.load();
+      std::vector<std::string> keys;
+      absl::Status s =
+          log->ScanOutbox([&](const std::string& k, const std::string&) {
+            if (k.compare(0, id.size() + 1, id + std::string(1, '\0')) == 0) {
+              keys.push_back(k);
+            }
+            return true;
+          });
+      for (const std::string& k : keys) {
+        if (s.ok()) s = log->DeleteOutbox(k);
+      }
+      std::lock_guard<std::mutex> lock(deleted_mu);
+      if (!s.ok() && failure.empty()) failure = std::string(s.message());
+      deleted.insert(keys.begin(), keys.end());
+    }
+  };
+  std::thread d1(deleter, "even");
+  std::thread d2(deleter, "odd");
+  for (uint64_t i = 1; i <= kBatches; ++i) {
+    std::vector<EventLog::CommandWrite> batch{
+        MakeCommand(1, "c" + std::to_string(i), "r" + std::to_string(i))};
+    batch[0].outbox.push_back(
+        {OutboxKey(i % 2 == 0 ? "even" : "odd", i), "v"});
+    absl::Status s = log->Append(&batch);
+    EXPECT_TRUE(s.ok()) << s;
+    if (!s.ok()) break;  // the deleters still have to be joined
+  }
+  done.store(true);
+  d1.join();
+  d2.join();
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(deleted.size(), kBatches);  // each entry seen and deleted
+  EXPECT_TRUE(ScanAll(*log).empty());
+  EXPECT_EQ(log->head().seq, kBatches);
+  ASSERT_OK(log->Verify());
+}
+
 // --- Crash test -------------------------------------------------------------
 //
 // The parent forks and re-executes this binary; the child sees these
@@ -648,6 +897,7 @@ struct Ack {
     std::vector<EventLog::CommandWrite> batch{
         MakeCommand(static_cast<int>(i % 3) + 1, "x" + tag),
         MakeCommand(static_cast<int>(i % 2) + 1, "crash", tag)};
+    batch[1].outbox.push_back({tag, "delivery of " + tag});
     absl::Status s = (*log)->Append(&batch);
     if (!s.ok()) {
       std::fprintf(stderr, "crash child: %s\n", s.ToString().c_str());
@@ -790,6 +1040,24 @@ TEST(EventLogCrashTest, AcknowledgedAppendsSurviveSigkill) {
   ASSERT_TRUE(record.ok()) << record.status();
   ASSERT_TRUE(record->has_value()) << "batch " << last.batch;
   EXPECT_EQ((*record)->last_seq(), last.head_seq);
+
+  // Outbox entries came and went with their batches: batch i's entry is
+  // there exactly when its request record is.
+  std::set<std::string> outbox;
+  ASSERT_OK(log->ScanOutbox([&](const std::string& k, const std::string& v) {
+    EXPECT_EQ(v, "delivery of " + k);
+    outbox.insert(k);
+    return true;
+  }));
+  std::set<std::string> recorded;
+  for (uint64_t i = 1;; ++i) {
+    auto r = log->LookupRequest(kCrashPrincipal, std::to_string(i));
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (!r->has_value()) break;
+    recorded.insert(std::to_string(i));
+  }
+  EXPECT_GE(recorded.size(), last.batch);
+  EXPECT_EQ(outbox, recorded);
 
   // And the log takes appends again where the chain left off.
   std::vector<EventLog::CommandWrite> batch{MakeCommand(1, "after")};
