@@ -1,6 +1,9 @@
 // The service clients, MakeChannel and ResolveAgency (see client.h).
 #include "clients/dubanctl/client.h"
 
+#include <algorithm>
+#include <random>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -54,6 +57,12 @@ void CallSettings::Apply(grpc::ClientContext* context) const {
     context->AddMetadata("authorization", authorization_);
   }
   context->set_deadline(std::chrono::system_clock::now() + timeout_);
+}
+
+void CallSettings::ApplyMetadata(grpc::ClientContext* context) const {
+  if (!authorization_.empty()) {
+    context->AddMetadata("authorization", authorization_);
+  }
 }
 
 absl::StatusOr<v1::ImportPlanResponse> AssignmentClient::ImportPlan(
@@ -153,6 +162,204 @@ absl::StatusOr<v1::Credential> AdminClient::RevokeCredential(
 absl::StatusOr<v1::ListCredentialsResponse> AdminClient::ListCredentials(
     const v1::ListCredentialsRequest& request) const {
   return Call(&Stub::ListCredentials, request);
+}
+
+absl::StatusOr<v1::RulesetVersion> SupervisionClient::GetRules(
+    const v1::GetRulesRequest& request) const {
+  return Call(&Stub::GetRules, request);
+}
+
+absl::StatusOr<v1::RulesetVersion> SupervisionClient::PutRules(
+    const v1::PutRulesRequest& request) const {
+  return Call(&Stub::PutRules, request);
+}
+
+absl::StatusOr<v1::EvaluateResponse> SupervisionClient::Evaluate(
+    const v1::EvaluateRequest& request) const {
+  return Call(&Stub::Evaluate, request);
+}
+
+absl::StatusOr<v1::ListEscalationsResponse> SupervisionClient::ListEscalations(
+    const v1::ListEscalationsRequest& request) const {
+  return Call(&Stub::ListEscalations, request);
+}
+
+absl::StatusOr<v1::Escalation> SupervisionClient::GetEscalation(
+    const v1::GetEscalationRequest& request) const {
+  return Call(&Stub::GetEscalation, request);
+}
+
+absl::StatusOr<v1::Escalation> SupervisionClient::Acknowledge(
+    const v1::AcknowledgeRequest& request) const {
+  return Call(&Stub::Acknowledge, request);
+}
+
+absl::StatusOr<v1::Escalation> SupervisionClient::Resolve(
+    const v1::ResolveRequest& request) const {
+  return Call(&Stub::Resolve, request);
+}
+
+absl::StatusOr<v1::Webhook> SupervisionClient::AddWebhook(
+    const v1::AddWebhookRequest& request) const {
+  return Call(&Stub::AddWebhook, request);
+}
+
+absl::StatusOr<v1::Webhook> SupervisionClient::RemoveWebhook(
+    const v1::RemoveWebhookRequest& request) const {
+  return Call(&Stub::RemoveWebhook, request);
+}
+
+absl::StatusOr<v1::ListWebhooksResponse> SupervisionClient::ListWebhooks(
+    const v1::ListWebhooksRequest& request) const {
+  return Call(&Stub::ListWebhooks, request);
+}
+
+absl::StatusOr<v1::Clock> SupervisionClient::GetClock(
+    const v1::GetClockRequest& request) const {
+  return Call(&Stub::GetClock, request);
+}
+
+absl::StatusOr<v1::Clock> SupervisionClient::AdvanceClock(
+    const v1::AdvanceClockRequest& request) const {
+  return Call(&Stub::AdvanceClock, request);
+}
+
+void WatchCanceller::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  cancelled_cv_.notify_all();
+}
+
+bool WatchCanceller::cancelled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cancelled_;
+}
+
+bool WatchCanceller::WaitFor(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return cancelled_cv_.wait_for(lock, timeout, [this] { return cancelled_; });
+}
+
+bool WatchCanceller::Attach(grpc::ClientContext* context) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cancelled_) return false;
+  context_ = context;
+  return true;
+}
+
+bool WatchCanceller::Detach() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  context_ = nullptr;
+  return cancelled_;
+}
+
+namespace {
+
+absl::Status WatchCancelled() {
+  return absl::CancelledError("the watch was cancelled");
+}
+
+}  // namespace
+
+absl::Status SupervisionClient::Watch(const std::string& recipient,
+                                      uint64_t after_seq,
+                                      const NoticeHandler& on_notice,
+                                      WatchCanceller* canceller) const {
+  v1::WatchNoticesRequest request;
+  request.set_recipient(recipient);
+  request.set_after_seq(after_seq);
+  grpc::ClientContext context;
+  settings().ApplyMetadata(&context);
+  if (canceller != nullptr && !canceller->Attach(&context)) {
+    return WatchCancelled();
+  }
+  // Unregisters the context before it goes, whatever on_notice does.
+  struct Detach {
+    WatchCanceller* canceller;
+    bool done = false;
+    bool operator()() {
+      done = true;
+      return canceller != nullptr && canceller->Detach();
+    }
+    ~Detach() {
+      if (!done && canceller != nullptr) canceller->Detach();
+    }
+  } detach{canceller};
+
+  std::unique_ptr<grpc::ClientReaderInterface<v1::Notice>> reader =
+      stub().WatchNotices(&context, request);
+  v1::Notice notice;
+  while (reader->Read(&notice)) on_notice(notice);
+  const grpc::Status status = reader->Finish();
+  if (detach()) return WatchCancelled();
+  return FromGrpcStatus(status);
+}
+
+bool IsResumable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return false;
+    default:
+      return true;
+  }
+}
+
+absl::Status SupervisionClient::WatchResuming(const std::string& recipient,
+                                              uint64_t after_seq,
+                                              const NoticeHandler& on_notice,
+                                              const ResumeOptions& options,
+                                              WatchCanceller* canceller) const {
+  using std::chrono::milliseconds;
+  uint64_t last_seq = after_seq;
+  milliseconds backoff = options.initial_backoff;
+  int attempts = 0;  // reconnects in a row without a notice
+  std::mt19937 random{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  while (true) {
+    bool delivered = false;
+    const auto started = std::chrono::steady_clock::now();
+    absl::Status status = Watch(
+        recipient, last_seq,
+        [&](const v1::Notice& notice) {
+          if (notice.seq() <= last_seq) return;  // handled already
+          last_seq = notice.seq();
+          delivered = true;
+          on_notice(notice);
+        },
+        canceller);
+    if (canceller != nullptr && canceller->cancelled()) return WatchCancelled();
+    if (!IsResumable(status)) return status;
+    if (status.ok())
+      status = absl::UnavailableError("the server ended the stream");
+    if (delivered ||
+        std::chrono::steady_clock::now() - started >= options.max_backoff) {
+      backoff = options.initial_backoff;
+      attempts = 0;
+    }
+    if (options.max_attempts > 0 && attempts >= options.max_attempts) {
+      return status;
+    }
+    ++attempts;
+    const milliseconds wait(static_cast<int64_t>(
+        static_cast<double>(backoff.count()) * jitter(random)));
+    if (options.on_retry) options.on_retry(status, wait, last_seq);
+    if (canceller != nullptr) {
+      if (canceller->WaitFor(wait)) return WatchCancelled();
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+    backoff = std::min(backoff * 2, options.max_backoff);
+  }
 }
 
 namespace {

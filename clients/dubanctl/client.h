@@ -1,6 +1,6 @@
 // Clients of duban's services behind absl::StatusOr: AssignmentClient,
-// ReportingClient and AdminClient, all built on one StubClient template that
-// owns the per-call metadata and deadline.
+// ReportingClient, AdminClient and SupervisionClient, all built on one
+// StubClient template that owns the per-call metadata and deadline.
 //
 //   ChannelOptions options;
 //   options.address = "127.0.0.1:50051";
@@ -14,13 +14,25 @@
 //
 // Every call carries `authorization: Bearer <token>` (none when the token is
 // empty, e.g. when a TLS client certificate identifies the caller) and a
-// deadline of now + timeout. A client is safe for concurrent use from
-// several threads.
+// deadline of now + timeout (streams of notices carry no deadline: they
+// last until the server ends them or the caller cancels). A client is safe
+// for concurrent use from several threads.
+//
+//   SupervisionClient supervision(*channel, settings);
+//   WatchCanceller canceller;  // canceller.Cancel() from another thread
+//   absl::Status status = supervision.WatchResuming(
+//       "supervisor", /*after_seq=*/0,
+//       [](const duban::v1::Notice& notice) { ... }, ResumeOptions(),
+//       &canceller);
 #ifndef DUBAN_CLIENTS_DUBANCTL_CLIENT_H_
 #define DUBAN_CLIENTS_DUBANCTL_CLIENT_H_
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +47,8 @@
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "duban/v1/reporting.pb.h"
+#include "duban/v1/supervision.grpc.pb.h"
+#include "duban/v1/supervision.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace duban::clients {
@@ -70,6 +84,8 @@ class CallSettings {
 
   // Adds the authorization header and sets the deadline.
   void Apply(grpc::ClientContext* context) const;
+  // Adds the authorization header only (for long-lived streams).
+  void ApplyMetadata(grpc::ClientContext* context) const;
 
  private:
   std::string authorization_;  // "Bearer <token>", or "" for none
@@ -102,6 +118,9 @@ class StubClient {
             CallSettings(token, timeout)) {}
 
  protected:
+  Stub& stub() const { return *stub_; }
+  const CallSettings& settings() const { return settings_; }
+
   template <typename Request, typename Response>
   using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&,
                                         Response*);
@@ -177,6 +196,106 @@ class AdminClient : public StubClient<v1::AdminService> {
   absl::StatusOr<v1::ListCredentialsResponse> ListCredentials(
       const v1::ListCredentialsRequest& request) const;
 };
+
+// Stops a SupervisionClient::Watch or WatchResuming from another thread:
+// Cancel() ends the stream in progress (and any backoff wait) and every
+// later one. Safe for concurrent use; one canceller serves one watch at a
+// time.
+class WatchCanceller {
+ public:
+  void Cancel();
+  bool cancelled() const;
+  // Waits up to `timeout`; true when cancelled (before or meanwhile).
+  bool WaitFor(std::chrono::milliseconds timeout);
+
+ private:
+  friend class SupervisionClient;
+  // Registers the stream's context; false (nothing registered) when
+  // already cancelled.
+  bool Attach(grpc::ClientContext* context);
+  // Unregisters it; true when cancelled.
+  bool Detach();
+
+  mutable std::mutex mutex_;
+  std::condition_variable cancelled_cv_;
+  grpc::ClientContext* context_ = nullptr;  // guarded by mutex_
+  bool cancelled_ = false;                  // guarded by mutex_
+};
+
+// How WatchResuming reconnects after a dropped stream.
+struct ResumeOptions {
+  // The first wait before reconnecting, doubled after each failed attempt
+  // up to `max_backoff`; back to `initial_backoff` once a stream delivered
+  // a notice or stayed up for `max_backoff`. Each wait is jittered by up to
+  // a fifth either way.
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{30000};
+  // Give up after this many reconnects in a row without a notice (0: never).
+  int max_attempts = 0;
+  // Called before each wait: why the stream ended, how long until the next
+  // attempt, and the seq it resumes after.
+  std::function<void(const absl::Status& why, std::chrono::milliseconds wait,
+                     uint64_t after_seq)>
+      on_retry;
+};
+
+// Called for each notice, on the watching thread.
+using NoticeHandler = std::function<void(const v1::Notice&)>;
+
+// duban.v1.SupervisionService: rules, escalations, notices, webhooks and the
+// server's clock.
+class SupervisionClient : public StubClient<v1::SupervisionService> {
+ public:
+  using StubClient::StubClient;
+
+  absl::StatusOr<v1::RulesetVersion> GetRules(
+      const v1::GetRulesRequest& request) const;
+  absl::StatusOr<v1::RulesetVersion> PutRules(
+      const v1::PutRulesRequest& request) const;
+  absl::StatusOr<v1::EvaluateResponse> Evaluate(
+      const v1::EvaluateRequest& request) const;
+  absl::StatusOr<v1::ListEscalationsResponse> ListEscalations(
+      const v1::ListEscalationsRequest& request) const;
+  absl::StatusOr<v1::Escalation> GetEscalation(
+      const v1::GetEscalationRequest& request) const;
+  absl::StatusOr<v1::Escalation> Acknowledge(
+      const v1::AcknowledgeRequest& request) const;
+  absl::StatusOr<v1::Escalation> Resolve(
+      const v1::ResolveRequest& request) const;
+  absl::StatusOr<v1::Webhook> AddWebhook(
+      const v1::AddWebhookRequest& request) const;
+  absl::StatusOr<v1::Webhook> RemoveWebhook(
+      const v1::RemoveWebhookRequest& request) const;
+  absl::StatusOr<v1::ListWebhooksResponse> ListWebhooks(
+      const v1::ListWebhooksRequest& request) const;
+  absl::StatusOr<v1::Clock> GetClock(const v1::GetClockRequest& request) const;
+  absl::StatusOr<v1::Clock> AdvanceClock(
+      const v1::AdvanceClockRequest& request) const;
+
+  // WatchNotices for `recipient` after `after_seq`: calls `on_notice` for
+  // each notice as it arrives, until the stream ends. OK when the server
+  // ended it, CANCELLED when `canceller` (may be null) stopped it, else the
+  // stream's error. The stream has no deadline.
+  absl::Status Watch(const std::string& recipient, uint64_t after_seq,
+                     const NoticeHandler& on_notice,
+                     WatchCanceller* canceller = nullptr) const;
+
+  // Watch, reconnecting after every end of the stream (with backoff, see
+  // ResumeOptions) and resuming after the last seq seen, so that each notice
+  // is handled once: none lost, none repeated (a notice at or below the last
+  // seq seen is dropped). Returns CANCELLED when `canceller` stopped it; an
+  // error that a retry cannot mend (INVALID_ARGUMENT, NOT_FOUND,
+  // PERMISSION_DENIED, UNAUTHENTICATED, FAILED_PRECONDITION, UNIMPLEMENTED,
+  // OUT_OF_RANGE, ALREADY_EXISTS) at once; or the last error after
+  // `options.max_attempts` reconnects in a row without a notice.
+  absl::Status WatchResuming(const std::string& recipient, uint64_t after_seq,
+                             const NoticeHandler& on_notice,
+                             const ResumeOptions& options,
+                             WatchCanceller* canceller = nullptr) const;
+};
+
+// Whether a watch ending with `status` may be resumed by reconnecting.
+bool IsResumable(const absl::Status& status);
 
 // The id of the agency `ref` names in `agencies`: its id, full name,
 // short_name or one of its aliases, matched exactly (surrounding whitespace

@@ -1,12 +1,16 @@
-// Tests of the service clients against in-process fake services, of
-// MakeChannel, ResolveAgency, and of token generation and hashing.
+// Tests of the service clients against in-process fake services (the
+// notice watch's resumption and cancellation included), of MakeChannel,
+// ResolveAgency, and of token generation and hashing.
 #include "clients/dubanctl/client.h"
 #include "clients/dubanctl/test_agencies.h"
 #include "clients/dubanctl/token.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -328,6 +332,228 @@ TEST(TokenTest, Sha256OfKnownStrings) {
   EXPECT_EQ(Sha256Hex(token),
             "60e05bd1b195af2f94112fa7197a5c88289058840ce7c6df9693756bc6250f55");
   EXPECT_EQ(Sha256Hex(token), absl::AsciiStrToLower(Sha256Hex(token)));
+}
+
+// Serves WatchNotices from a script: the n-th call writes the n-th
+// session's notices (whatever the cursor) and ends with its status, or,
+// for a blocking session, waits until the client cancels. Records each
+// call's cursor. Unary: GetClock.
+class FakeSupervision final : public v1::SupervisionService::Service {
+ public:
+  struct Session {
+    std::vector<uint64_t> seqs;
+    grpc::Status end = grpc::Status::OK;
+    bool block = false;
+  };
+
+  grpc::Status WatchNotices(grpc::ServerContext* context,
+                            const v1::WatchNoticesRequest* request,
+                            grpc::ServerWriter<v1::Notice>* writer) override {
+    Session session;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      seen.Record(context);
+      recipients.push_back(request->recipient());
+      cursors.push_back(request->after_seq());
+      if (sessions.empty()) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no more sessions");
+      }
+      session = sessions.front();
+      sessions.erase(sessions.begin());
+    }
+    for (uint64_t seq : session.seqs) {
+      v1::Notice notice;
+      notice.set_seq(seq);
+      notice.set_id(absl::StrCat("notice-", seq));
+      writer->Write(notice);
+    }
+    while (session.block && !context->IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return session.end;
+  }
+
+  grpc::Status GetClock(grpc::ServerContext* context,
+                        const v1::GetClockRequest*,
+                        v1::Clock* response) override {
+    seen.Record(context);
+    response->set_simulated(true);
+    response->set_now_micros(1643644800000000);
+    return grpc::Status::OK;
+  }
+
+  std::mutex mutex;
+  std::vector<Session> sessions;
+  std::vector<std::string> recipients;
+  std::vector<uint64_t> cursors;
+  Seen seen;
+};
+
+class SupervisionClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  SupervisionClient Client() {
+    return SupervisionClient(
+        server_->InProcessChannel(grpc::ChannelArguments()),
+        CallSettings("sup-token", std::chrono::seconds(7)));
+  }
+
+  static ResumeOptions Fast() {
+    ResumeOptions options;
+    options.initial_backoff = std::chrono::milliseconds(1);
+    options.max_backoff = std::chrono::milliseconds(4);
+    return options;
+  }
+
+  FakeSupervision service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(SupervisionClientTest, UnaryCallsCarryTokenAndDeadline) {
+  const auto before = std::chrono::system_clock::now();
+  absl::StatusOr<v1::Clock> clock = Client().GetClock(v1::GetClockRequest());
+  ASSERT_TRUE(clock.ok()) << clock.status();
+  EXPECT_TRUE(clock->simulated());
+  EXPECT_EQ(service_.seen.authorization, "Bearer sup-token");
+  EXPECT_GE(service_.seen.deadline, before + std::chrono::seconds(6));
+  EXPECT_LE(service_.seen.deadline,
+            std::chrono::system_clock::now() + std::chrono::seconds(8));
+  EXPECT_EQ(Client().Evaluate(v1::EvaluateRequest()).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(SupervisionClientTest, WatchDeliversUntilTheStreamEnds) {
+  service_.sessions = {{{4, 5, 6}, grpc::Status::OK}};
+  std::vector<uint64_t> seqs;
+  const absl::Status status = Client().Watch(
+      "supervisor", 3,
+      [&](const v1::Notice& notice) { seqs.push_back(notice.seq()); });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(seqs, ElementsAre(4, 5, 6));
+  EXPECT_THAT(service_.cursors, ElementsAre(3));
+  EXPECT_THAT(service_.recipients, ElementsAre("supervisor"));
+  EXPECT_EQ(service_.seen.authorization, "Bearer sup-token");
+  // A stream has no deadline: it lasts as long as the watch.
+  EXPECT_GT(service_.seen.deadline,
+            std::chrono::system_clock::now() + std::chrono::hours(24));
+}
+
+TEST_F(SupervisionClientTest, WatchReturnsTheStreamsError) {
+  service_.sessions = {
+      {{1}, grpc::Status(grpc::StatusCode::UNAVAILABLE, "server stopping")}};
+  std::vector<uint64_t> seqs;
+  EXPECT_EQ(
+      Client().Watch("agency:qh-edu", 0,
+                     [&](const v1::Notice& n) { seqs.push_back(n.seq()); }),
+      absl::UnavailableError("server stopping"));
+  EXPECT_THAT(seqs, ElementsAre(1));
+}
+
+TEST_F(SupervisionClientTest, ResumesAfterTheLastSeqWithoutLossOrRepeat) {
+  service_.sessions = {
+      {{1, 2, 3}, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dropped")},
+      {{3, 4}, grpc::Status::OK},  // repeats 3; then the server ends it
+      {{},
+       grpc::Status(grpc::StatusCode::INTERNAL, "stream reset")},  // nothing
+      {{5}, grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "revoked")},
+  };
+  std::vector<uint64_t> seqs;
+  std::vector<uint64_t> retried_after;
+  std::vector<absl::StatusCode> retried_why;
+  ResumeOptions options = Fast();
+  options.on_retry = [&](const absl::Status& why,
+                         std::chrono::milliseconds wait, uint64_t after) {
+    retried_why.push_back(why.code());
+    retried_after.push_back(after);
+    EXPECT_LE(wait, std::chrono::milliseconds(5));  // 4 ms + a fifth
+  };
+  const absl::Status status = Client().WatchResuming(
+      "supervisor", 0,
+      [&](const v1::Notice& notice) { seqs.push_back(notice.seq()); }, options);
+  EXPECT_EQ(status, absl::PermissionDeniedError("revoked"));  // not retried
+  EXPECT_THAT(seqs, ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(service_.cursors, ElementsAre(0, 3, 4, 4));
+  EXPECT_THAT(retried_after, ElementsAre(3, 4, 4));
+  EXPECT_THAT(retried_why, ElementsAre(absl::StatusCode::kUnavailable,
+                                       absl::StatusCode::kUnavailable,
+                                       absl::StatusCode::kInternal));
+}
+
+TEST_F(SupervisionClientTest, GivesUpAfterMaxAttemptsWithoutANotice) {
+  service_.sessions.assign(
+      5, {{}, grpc::Status(grpc::StatusCode::UNAVAILABLE, "down")});
+  ResumeOptions options = Fast();
+  options.max_attempts = 2;
+  int retries = 0;
+  options.on_retry = [&](const absl::Status&, std::chrono::milliseconds,
+                         uint64_t) { ++retries; };
+  EXPECT_EQ(Client().WatchResuming(
+                "supervisor", 7, [](const v1::Notice&) {}, options),
+            absl::UnavailableError("down"));
+  EXPECT_EQ(retries, 2);
+  EXPECT_THAT(service_.cursors, ElementsAre(7, 7, 7));
+}
+
+TEST(IsResumableTest, TransientOnly) {
+  EXPECT_TRUE(IsResumable(absl::OkStatus()));  // the server ended the stream
+  EXPECT_TRUE(IsResumable(absl::UnavailableError("")));
+  EXPECT_TRUE(IsResumable(absl::InternalError("")));
+  EXPECT_TRUE(IsResumable(absl::DeadlineExceededError("")));
+  EXPECT_FALSE(IsResumable(absl::InvalidArgumentError("")));
+  EXPECT_FALSE(IsResumable(absl::PermissionDeniedError("")));
+  EXPECT_FALSE(IsResumable(absl::UnauthenticatedError("")));
+  EXPECT_FALSE(IsResumable(absl::UnimplementedError("")));
+}
+
+TEST_F(SupervisionClientTest, CancellerStopsAWatchFromAnotherThread) {
+  service_.sessions = {{{1}, grpc::Status::OK, /*block=*/true}};
+  WatchCanceller canceller;
+  std::atomic<int> seen{0};
+  std::thread cancel([&] {
+    while (seen == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    canceller.Cancel();
+  });
+  const absl::Status status = Client().WatchResuming(
+      "supervisor", 0, [&](const v1::Notice&) { ++seen; }, Fast(), &canceller);
+  cancel.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(seen, 1);
+  EXPECT_THAT(service_.cursors, ElementsAre(0));  // not resumed
+  EXPECT_TRUE(canceller.cancelled());
+
+  // Once cancelled, a watch does not even start.
+  EXPECT_EQ(Client()
+                .Watch(
+                    "supervisor", 0, [](const v1::Notice&) {}, &canceller)
+                .code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_THAT(service_.cursors, ElementsAre(0));
+  EXPECT_TRUE(canceller.WaitFor(std::chrono::hours(1)));  // at once
+}
+
+TEST_F(SupervisionClientTest, CancellerInterruptsTheBackoff) {
+  service_.sessions = {{{}, grpc::Status(grpc::StatusCode::UNAVAILABLE, "x")}};
+  ResumeOptions options;
+  options.initial_backoff = std::chrono::hours(1);
+  options.max_backoff = std::chrono::hours(1);
+  WatchCanceller canceller;
+  options.on_retry = [&](const absl::Status&, std::chrono::milliseconds,
+                         uint64_t) { canceller.Cancel(); };
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      Client()
+          .WatchResuming(
+              "supervisor", 0, [](const v1::Notice&) {}, options, &canceller)
+          .code(),
+      absl::StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 }  // namespace

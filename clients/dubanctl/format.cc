@@ -7,12 +7,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "clients/dubanctl/table.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
 
 namespace duban::clients {
 namespace {
@@ -969,6 +973,867 @@ std::string FormatIssuedToken(const v1::Credential& credential,
       "\nThis token is not stored anywhere (the server keeps only its "
       "SHA-256) and cannot be shown again:\nsave it now, e.g. in a file of "
       "mode 0600 to use with --token-file.\n");
+}
+
+}  // namespace duban::clients
+
+// ---------------------------------------------------------------------------
+// Supervision
+
+namespace duban::clients {
+namespace {
+
+constexpr int kEscalationTableWidth = 120;  // rules, timelines, webhooks
+constexpr int kEscalationListWidth = 140;   // `escalations`: ten columns
+constexpr int kChangeSummaryWidth = 44;     // summaries in change lines
+constexpr char kCstMinutes[] = "%Y-%m-%d %H:%M";
+
+// The lowercase, trimmed form of `text` for vocabulary matching.
+std::string Normalized(std::string_view text) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(View(text)));
+}
+
+std::string FormatCst(int64_t micros, const char* format) {
+  if (micros == 0) return "";
+  return absl::FormatTime(format, absl::FromUnixMicros(micros),
+                          ChinaStandardTime());
+}
+
+// "2022-02-01" as a civil day, strictly (two-digit month and day, a day that
+// exists).
+std::optional<absl::CivilDay> ParseCivilDay(absl::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
+    return std::nullopt;
+  }
+  int fields[3];
+  const absl::string_view parts[3] = {text.substr(0, 4), text.substr(5, 2),
+                                      text.substr(8, 2)};
+  for (int i = 0; i < 3; ++i) {
+    if (!std::all_of(parts[i].begin(), parts[i].end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(parts[i], &fields[i])) {
+      return std::nullopt;
+    }
+  }
+  const absl::CivilDay day(fields[0], fields[1], fields[2]);
+  if (day.year() != fields[0] || day.month() != fields[1] ||
+      day.day() != fields[2]) {
+    return std::nullopt;  // normalized: 2023-02-29 became 2023-03-01
+  }
+  return day;
+}
+
+// "HH:MM" with HH < 24 and MM < 60.
+std::optional<std::pair<int, int>> ParseHourMinute(absl::string_view text) {
+  if (text.size() != 5 || text[2] != ':') return std::nullopt;
+  int hour = 0;
+  int minute = 0;
+  const absl::string_view h = text.substr(0, 2);
+  const absl::string_view m = text.substr(3, 2);
+  if (!std::all_of(h.begin(), h.end(), absl::ascii_isdigit) ||
+      !std::all_of(m.begin(), m.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(h, &hour) || !absl::SimpleAtoi(m, &minute) ||
+      hour > 23 || minute > 59) {
+    return std::nullopt;
+  }
+  return std::make_pair(hour, minute);
+}
+
+int64_t CstMicros(const absl::CivilSecond& second) {
+  return absl::ToUnixMicros(absl::FromCivil(second, ChinaStandardTime()));
+}
+
+// Collects protobuf text-format errors as "source:line:column: message".
+class TextFormatErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit TextFormatErrors(std::string source) : source_(std::move(source)) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!errors_.empty()) errors_ += "\n";
+    absl::StrAppend(&errors_, source_, ":", line + 1, ":", column + 1, ": ",
+                    message);
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  std::string source_;
+  std::string errors_;
+};
+
+// "01-31", or `fallback` when unset.
+std::string MonthDayText(const v1::MonthDay& date, const char* fallback) {
+  if (date.month() == 0) return fallback;
+  return absl::StrFormat("%02d-%02d", date.month(), date.day());
+}
+
+// "agencies", "supervisors", "government": an audience in a ladder line.
+const char* AudienceShortName(v1::Audience audience) {
+  switch (audience) {
+    case v1::RESPONSIBLE_AGENCIES:
+      return "agencies";
+    case v1::SUPERVISORS:
+      return "supervisors";
+    case v1::PROVINCIAL_GOVERNMENT:
+      return "government";
+    default:
+      return "?";
+  }
+}
+
+// The policy's ladder, one rung a line:
+//   "    督办 supervision  after 14d  to agencies, supervisors"
+std::string LadderText(const v1::EscalationPolicy& policy) {
+  if (policy.rungs_size() == 0) return "    (no rungs)\n";
+  std::string out;
+  for (const v1::Rung& rung : policy.rungs()) {
+    std::vector<const char*> audiences;
+    for (int audience : rung.audiences()) {
+      audiences.push_back(
+          AudienceShortName(static_cast<v1::Audience>(audience)));
+    }
+    absl::StrAppend(
+        &out, "    ", PadToWidth(LevelLabel(rung.level()), 16), "  after ",
+        PadToWidth(absl::StrCat(rung.after_days()), 3, Align::kRight), "d  to ",
+        OrNone(absl::StrJoin(audiences, ", ")), "\n");
+  }
+  return out;
+}
+
+// What a rule is configured with besides its kind, severity and policy.
+std::string RuleDetail(const v1::Rule& rule) {
+  std::vector<std::string> parts;
+  switch (rule.kind()) {
+    case v1::REPORT_OVERDUE:
+      parts.push_back(absl::StrCat(
+          "deadline ", MonthDayText(rule.deadline(), "01-31"), " of Y+1"));
+      break;
+    case v1::CONTRIBUTIONS_MISSING:
+      parts.push_back(absl::StrCat(
+          "deadline ", MonthDayText(rule.deadline(), "02-28"), " of Y+1"));
+      break;
+    case v1::INDICATOR_OFF_TRACK:
+      if (rule.tolerance() != 0) {
+        parts.push_back(absl::StrCat(
+            "tolerance ", FormatNumber(rule.tolerance() * 100), "%"));
+      }
+      if (rule.binding_severity() != v1::SEVERITY_UNSPECIFIED ||
+          !rule.binding_policy_id().empty()) {
+        std::string binding = "约束性:";
+        if (rule.binding_severity() != v1::SEVERITY_UNSPECIFIED) {
+          absl::StrAppend(&binding, " ", SeverityName(rule.binding_severity()));
+        }
+        if (!rule.binding_policy_id().empty()) {
+          absl::StrAppend(&binding, " policy ", rule.binding_policy_id());
+        }
+        parts.push_back(std::move(binding));
+      }
+      break;
+    case v1::MIDTERM_GATE:
+      if (rule.midterm_year() != 0) {
+        parts.push_back(absl::StrCat("mid-term ", rule.midterm_year()));
+      }
+      if (rule.gate_date().month() != 0) {
+        parts.push_back(
+            absl::StrCat("gate ",
+                         rule.midterm_year() != 0
+                             ? absl::StrCat(rule.midterm_year() + 1, "-")
+                             : std::string("Y+1 "),
+                         MonthDayText(rule.gate_date(), "")));
+      }
+      if (rule.min_share_of_target() != 0) {
+        parts.push_back(absl::StrCat(
+            "min share ", FormatNumber(rule.min_share_of_target() * 100), "%"));
+      }
+      break;
+    default:
+      break;
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string AgencyOfSubject(const v1::Subject& subject,
+                            const AgencyDirectory& agencies) {
+  return subject.agency_id().empty() ? std::string(kNone)
+                                     : agencies.ShortName(subject.agency_id());
+}
+
+// "task 18 省教育厅 2021": what a change line names.
+std::string SubjectLine(const v1::Subject& subject,
+                        const AgencyDirectory& agencies,
+                        const IndicatorNames& indicators) {
+  std::string line = SubjectText(subject, indicators);
+  if (!subject.agency_id().empty()) {
+    absl::StrAppend(&line, " ", agencies.ShortName(subject.agency_id()));
+  }
+  if (subject.year() != 0) absl::StrAppend(&line, " ", subject.year());
+  return line;
+}
+
+// A timeline entry's cause: the seq of the event behind it; for the
+// engine's own steps (by "rules" or "system") without one, "clock"; for a
+// person's or agency's act, "-".
+std::string CauseText(const v1::TimelineEntry& entry) {
+  if (entry.cause_seq() != 0) return absl::StrCat(entry.cause_seq());
+  const bool engine =
+      entry.by().empty() || entry.by() == "rules" || entry.by() == "system";
+  return engine ? "clock" : kNone;
+}
+
+std::string LevelOrNone(v1::Level level) {
+  return level == v1::LEVEL_UNSPECIFIED ? std::string(kNone)
+                                        : LevelLabel(level);
+}
+
+}  // namespace
+
+const char* LevelChinese(v1::Level level) {
+  switch (level) {
+    case v1::REMINDER:
+      return "提醒";
+    case v1::URGING:
+      return "催办";
+    case v1::SUPERVISION:
+      return "督办";
+    case v1::CIRCULATION:
+      return "通报";
+    default:
+      return "";
+  }
+}
+
+const char* LevelName(v1::Level level) {
+  switch (level) {
+    case v1::REMINDER:
+      return "reminder";
+    case v1::URGING:
+      return "urging";
+    case v1::SUPERVISION:
+      return "supervision";
+    case v1::CIRCULATION:
+      return "circulation";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string LevelLabel(v1::Level level) {
+  if (*LevelChinese(level) == '\0') return LevelName(level);
+  return absl::StrCat(LevelChinese(level), " ", LevelName(level));
+}
+
+std::optional<v1::Level> ParseLevel(std::string_view text) {
+  const std::string lower = Normalized(text);
+  for (v1::Level level :
+       {v1::REMINDER, v1::URGING, v1::SUPERVISION, v1::CIRCULATION}) {
+    if (lower == LevelName(level) || lower == LevelChinese(level) ||
+        lower == absl::AsciiStrToLower(v1::Level_Name(level))) {
+      return level;
+    }
+  }
+  return std::nullopt;
+}
+
+const char* SeverityName(v1::Severity severity) {
+  switch (severity) {
+    case v1::NOTICE:
+      return "notice";
+    case v1::WARNING:
+      return "warning";
+    case v1::SERIOUS:
+      return "serious";
+    case v1::CRITICAL:
+      return "critical";
+    default:
+      return "unspecified";
+  }
+}
+
+std::optional<v1::Severity> ParseSeverity(std::string_view text) {
+  const std::string lower = Normalized(text);
+  for (v1::Severity severity :
+       {v1::NOTICE, v1::WARNING, v1::SERIOUS, v1::CRITICAL}) {
+    if (lower == SeverityName(severity)) return severity;
+  }
+  return std::nullopt;
+}
+
+const char* EscalationStateName(v1::EscalationState state) {
+  switch (state) {
+    case v1::OPEN:
+      return "open";
+    case v1::ACKNOWLEDGED:
+      return "acknowledged";
+    case v1::RESOLVED:
+      return "resolved";
+    case v1::CLEARED:
+      return "cleared";
+    default:
+      return "unspecified";
+  }
+}
+
+const char* EscalationStateChinese(v1::EscalationState state) {
+  switch (state) {
+    case v1::OPEN:
+      return "待签收";
+    case v1::ACKNOWLEDGED:
+      return "已签收";
+    case v1::RESOLVED:
+      return "已办结";
+    case v1::CLEARED:
+      return "已销号";
+    default:
+      return "";
+  }
+}
+
+std::string EscalationStateLabel(v1::EscalationState state) {
+  if (*EscalationStateChinese(state) == '\0') return EscalationStateName(state);
+  return absl::StrCat(EscalationStateName(state), " ",
+                      EscalationStateChinese(state));
+}
+
+std::optional<v1::EscalationState> ParseEscalationState(std::string_view text) {
+  const std::string lower = Normalized(text);
+  for (v1::EscalationState state :
+       {v1::OPEN, v1::ACKNOWLEDGED, v1::RESOLVED, v1::CLEARED}) {
+    if (lower == EscalationStateName(state) ||
+        lower == EscalationStateChinese(state)) {
+      return state;
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsOpen(v1::EscalationState state) {
+  return state == v1::OPEN || state == v1::ACKNOWLEDGED;
+}
+
+const char* RuleKindName(v1::RuleKind kind) {
+  switch (kind) {
+    case v1::REPORT_OVERDUE:
+      return "report-overdue";
+    case v1::CONTRIBUTIONS_MISSING:
+      return "contributions-missing";
+    case v1::INDICATOR_OFF_TRACK:
+      return "indicator-off-track";
+    case v1::TASK_AT_RISK:
+      return "task-at-risk";
+    case v1::MIDTERM_GATE:
+      return "midterm-gate";
+    default:
+      return "unspecified";
+  }
+}
+
+const char* RuleKindChinese(v1::RuleKind kind) {
+  switch (kind) {
+    case v1::REPORT_OVERDUE:
+      return "年度报告逾期";
+    case v1::CONTRIBUTIONS_MISSING:
+      return "配合单位未报送";
+    case v1::INDICATOR_OFF_TRACK:
+      return "指标偏离进度";
+    case v1::TASK_AT_RISK:
+      return "任务有风险或滞后";
+    case v1::MIDTERM_GATE:
+      return "中期评估未达标";
+    default:
+      return "";
+  }
+}
+
+const char* AudienceName(v1::Audience audience) {
+  switch (audience) {
+    case v1::RESPONSIBLE_AGENCIES:
+      return "responsible-agencies";
+    case v1::SUPERVISORS:
+      return "supervisors";
+    case v1::PROVINCIAL_GOVERNMENT:
+      return "provincial-government";
+    default:
+      return "unspecified";
+  }
+}
+
+std::optional<std::string> FixedRecipient(std::string_view text) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(View(text));
+  const std::string lower = absl::AsciiStrToLower(trimmed);
+  for (const char* fixed :
+       {kSupervisorRecipient, kProvincialGovernmentRecipient}) {
+    if (lower == fixed) return std::string(fixed);
+  }
+  if (absl::StartsWith(trimmed, kAgencyPrefix) &&
+      trimmed.size() > sizeof(kAgencyPrefix) - 1) {
+    return std::string(trimmed);
+  }
+  return std::nullopt;
+}
+
+absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 60); }
+
+std::string CstTime(int64_t micros) {
+  return FormatCst(micros, "%Y-%m-%d %H:%M:%S CST");
+}
+
+std::string CstMinutes(int64_t micros) {
+  return FormatCst(micros, kCstMinutes);
+}
+
+std::string CstDate(int64_t micros) { return FormatCst(micros, "%Y-%m-%d"); }
+
+absl::StatusOr<int64_t> EndOfCstDayMicros(std::string_view date) {
+  const absl::string_view text = absl::StripAsciiWhitespace(View(date));
+  const std::optional<absl::CivilDay> day = ParseCivilDay(text);
+  if (!day.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a date: write YYYY-MM-DD, e.g. 2022-03-31"));
+  }
+  return CstMicros(absl::CivilSecond(*day) + (24 * 60 * 60 - 1));
+}
+
+absl::StatusOr<int64_t> ParseCstTime(std::string_view text) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(View(text));
+  const auto invalid = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", trimmed,
+                     "\" is not a time: write YYYY-MM-DD or YYYY-MM-DDTHH:MM "
+                     "(China Standard Time), e.g. 2022-02-01T09:00"));
+  };
+  const std::optional<absl::CivilDay> day =
+      ParseCivilDay(trimmed.substr(0, 10));
+  if (!day.has_value()) return invalid();
+  if (trimmed.size() == 10) return CstMicros(absl::CivilSecond(*day));
+  if (trimmed.size() != 16 || (trimmed[10] != 'T' && trimmed[10] != ' ')) {
+    return invalid();
+  }
+  const std::optional<std::pair<int, int>> hm =
+      ParseHourMinute(trimmed.substr(11));
+  if (!hm.has_value()) return invalid();
+  return CstMicros(absl::CivilSecond(day->year(), day->month(), day->day(),
+                                     hm->first, hm->second, 0));
+}
+
+absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(View(text));
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", trimmed, "\" is not a duration", why,
+        ": write numbers with units, e.g. 30d, 12h, 90m, 1w or 1d12h "
+        "(w weeks, d days, h hours, m minutes, s seconds)"));
+  };
+  if (trimmed.empty()) return invalid("");
+  absl::Duration total = absl::ZeroDuration();
+  size_t i = 0;
+  while (i < trimmed.size()) {
+    const size_t start = i;
+    while (i < trimmed.size() && absl::ascii_isdigit(trimmed[i])) ++i;
+    int64_t n = 0;
+    if (i == start || i - start > 9 ||
+        !absl::SimpleAtoi(trimmed.substr(start, i - start), &n) ||
+        i == trimmed.size()) {
+      return invalid("");
+    }
+    switch (trimmed[i]) {
+      case 'w':
+        total += absl::Hours(24 * 7) * n;
+        break;
+      case 'd':
+        total += absl::Hours(24) * n;
+        break;
+      case 'h':
+        total += absl::Hours(n);
+        break;
+      case 'm':
+        total += absl::Minutes(n);
+        break;
+      case 's':
+        total += absl::Seconds(n);
+        break;
+      default:
+        return invalid("");
+    }
+    ++i;
+  }
+  if (total <= absl::ZeroDuration()) return invalid(" (it must be positive)");
+  return total;
+}
+
+std::string DurationText(absl::Duration duration) {
+  int64_t seconds = absl::ToInt64Seconds(duration);
+  std::string out;
+  if (seconds < 0) {
+    out = "-";
+    seconds = -seconds;
+  }
+  if (seconds == 0) return "0s";
+  const struct {
+    int64_t seconds;
+    const char* unit;
+  } kUnits[] = {
+      {7 * 24 * 3600, "w"}, {24 * 3600, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+  for (const auto& unit : kUnits) {
+    if (seconds >= unit.seconds) {
+      absl::StrAppend(&out, seconds / unit.seconds, unit.unit);
+      seconds %= unit.seconds;
+    }
+  }
+  return out;
+}
+
+absl::Status ParseTextProto(std::string_view text, std::string_view source,
+                            google::protobuf::Message* message) {
+  TextFormatErrors errors{std::string(source)};
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), message)) {
+    return absl::InvalidArgumentError(
+        errors.errors().empty()
+            ? absl::StrCat(View(source), ": not a ", message->GetTypeName())
+            : errors.errors());
+  }
+  return absl::OkStatus();
+}
+
+std::string TextProto(const google::protobuf::Message& message) {
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetUseUtf8StringEscaping(true);
+  std::string text;
+  printer.PrintToString(message, &text);
+  return text;
+}
+
+std::string FormatRulesetFile(const v1::RulesetVersion& version) {
+  return absl::StrCat(
+      "# proto-file: duban/v1/supervision.proto\n"
+      "# proto-message: duban.v1.Ruleset\n"
+      "#\n# plan ",
+      version.ruleset().plan_id(), ", version ", version.version(), ", sha256 ",
+      OrNone(version.content_sha256()), ", seq ", version.seq(),
+      "\n# Replace it with: dubanctl rules put FILE --expect-version ",
+      version.version(), "\n\n", TextProto(version.ruleset()));
+}
+
+std::string FormatRulesetSummary(const v1::RulesetVersion& version) {
+  if (version.version() == 0) {
+    return absl::StrCat(
+        "no ruleset",
+        version.ruleset().plan_id().empty()
+            ? std::string()
+            : absl::StrCat(" for plan ", version.ruleset().plan_id()),
+        " yet (version 0)\n");
+  }
+  const v1::Ruleset& ruleset = version.ruleset();
+  std::string out = FormatFields({
+      {"plan", ruleset.plan_id()},
+      {"version", absl::StrCat(version.version())},
+      {"sha256", version.content_sha256()},
+      {"seq", version.seq() == 0 ? "" : absl::StrCat(version.seq())},
+  });
+  absl::StrAppend(&out, "\n", ruleset.policies_size(),
+                  ruleset.policies_size() == 1 ? " policy" : " policies", "\n");
+  for (const v1::EscalationPolicy& policy : ruleset.policies()) {
+    absl::StrAppend(&out, "  ", policy.id(), "\n", LadderText(policy));
+  }
+  Table rules({{"rule"},
+               {"kind"},
+               {"severity"},
+               {"policy"},
+               {"settings", Align::kLeft, 0, /*shrink=*/true},
+               {"state"}});
+  rules.SetMaxTotalWidth(kEscalationTableWidth);
+  int disabled = 0;
+  for (const v1::Rule& rule : ruleset.rules()) {
+    if (rule.disabled()) ++disabled;
+    rules.AddRow({rule.id(), RuleKindName(rule.kind()),
+                  SeverityName(rule.severity()), OrNone(rule.policy_id()),
+                  OrNone(RuleDetail(rule)), rule.disabled() ? "off" : "on"});
+  }
+  absl::StrAppend(
+      &out, "\n", Count(ruleset.rules_size(), "rule"),
+      disabled > 0 ? absl::StrCat(" (", disabled, " disabled)") : std::string(),
+      "\n", rules.Render());
+  return out;
+}
+
+std::string FormatEvaluate(const v1::EvaluateResponse& response) {
+  if (response.first_seq() == 0 && response.opened() == 0 &&
+      response.raised() == 0 && response.closed() == 0 &&
+      response.notices() == 0) {
+    return "nothing changed\n";
+  }
+  std::string out = absl::StrCat(
+      "opened ", response.opened(), ", raised ", response.raised(), ", closed ",
+      response.closed(), ", notices ", response.notices());
+  if (response.first_seq() != 0) {
+    absl::StrAppend(&out, " (seq ", response.first_seq(), "-",
+                    response.last_seq(), ")");
+  }
+  return out + "\n";
+}
+
+std::string SubjectText(const v1::Subject& subject,
+                        const IndicatorNames& indicators) {
+  if (subject.task_number() != 0) {
+    return absl::StrCat("task ", subject.task_number());
+  }
+  if (subject.indicator_number() != 0) {
+    std::string text = absl::StrCat("indicator ", subject.indicator_number());
+    auto it = indicators.find(subject.indicator_number());
+    if (it != indicators.end() && !it->second.empty()) {
+      absl::StrAppend(&text, " ", it->second);
+    }
+    return text;
+  }
+  return "plan";
+}
+
+std::string FormatEscalations(std::vector<v1::Escalation> escalations,
+                              const AgencyDirectory& agencies,
+                              const IndicatorNames& indicators) {
+  if (escalations.empty()) return "no escalations\n";
+  // "esc-<seq>": by the seq that opened them, esc-9 before esc-10.
+  std::stable_sort(escalations.begin(), escalations.end(),
+                   [](const v1::Escalation& a, const v1::Escalation& b) {
+                     return std::make_pair(a.id().size(), a.id()) <
+                            std::make_pair(b.id().size(), b.id());
+                   });
+  Table table({{"id"},
+               {"level"},
+               {"severity"},
+               {"state"},
+               {"subject", Align::kLeft, 28, /*shrink=*/true},
+               {"agency", Align::kLeft, 20},
+               {"year", Align::kRight},
+               {"n", Align::kRight},
+               {"opened"},
+               {"summary", Align::kLeft, 0, /*shrink=*/true}});
+  table.SetMaxTotalWidth(kEscalationListWidth);
+  std::map<v1::EscalationState, int> counts;
+  for (const v1::Escalation& e : escalations) {
+    ++counts[e.state()];
+    table.AddRow({e.id(), LevelOrNone(e.level()), SeverityName(e.severity()),
+                  EscalationStateName(e.state()),
+                  SubjectText(e.subject(), indicators),
+                  AgencyOfSubject(e.subject(), agencies),
+                  e.subject().year() == 0 ? std::string(kNone)
+                                          : absl::StrCat(e.subject().year()),
+                  absl::StrCat(e.count()),
+                  OrNone(CstDate(e.opened_at_micros())), e.summary()});
+  }
+  std::vector<std::string> tally;
+  for (v1::EscalationState state :
+       {v1::OPEN, v1::ACKNOWLEDGED, v1::CLEARED, v1::RESOLVED,
+        v1::ESCALATION_STATE_UNSPECIFIED}) {
+    if (counts[state] > 0) {
+      tally.push_back(
+          absl::StrCat(counts[state], " ", EscalationStateName(state)));
+    }
+  }
+  return absl::StrCat(table.Render(), Count(escalations.size(), "escalation"),
+                      ": ", absl::StrJoin(tally, ", "),
+                      " (opened: CST dates)\n");
+}
+
+std::string FormatEscalation(const v1::Escalation& escalation,
+                             const AgencyDirectory& agencies,
+                             const IndicatorNames& indicators) {
+  const v1::Escalation& e = escalation;
+  const v1::Subject& subject = e.subject();
+  std::string level = LevelOrNone(e.level());
+  if (e.level_at_micros() != 0) {
+    absl::StrAppend(&level, " (since ", CstTime(e.level_at_micros()), ")");
+  }
+  std::string rule = OrNone(subject.rule_id());
+  absl::StrAppend(&rule, " (", RuleKindName(e.kind()));
+  if (*RuleKindChinese(e.kind()) != '\0') {
+    absl::StrAppend(&rule, " ", RuleKindChinese(e.kind()));
+  }
+  absl::StrAppend(&rule, ")");
+  std::string policy = OrNone(e.policy_id());
+  if (e.ruleset_version() != 0) {
+    absl::StrAppend(&policy, ", ruleset version ", e.ruleset_version());
+  }
+  std::vector<std::string> facts;
+  for (uint64_t seq : e.fact_seqs()) facts.push_back(absl::StrCat(seq));
+  std::string out = FormatFields(
+      {{"escalation", e.id()},
+       {"level", level},
+       {"state", EscalationStateLabel(e.state())},
+       {"severity", SeverityName(e.severity())},
+       {"rule", rule},
+       {"policy", policy},
+       {"plan", subject.plan_id()},
+       {"subject", SubjectText(subject, indicators)},
+       {"agency", subject.agency_id().empty()
+                      ? ""
+                      : AgencyLabel(agencies, subject.agency_id())},
+       {"year", subject.year() == 0 ? "" : absl::StrCat(subject.year())},
+       {"count", absl::StrCat(e.count())},
+       {"opened", CstTime(e.opened_at_micros())},
+       {"summary", e.summary()},
+       {"facts",
+        facts.empty() ? "" : absl::StrCat("seq ", absl::StrJoin(facts, ", "))},
+       {"measures", e.measures()},
+       {"due", CstTime(e.ack_due_micros())},
+       {"resolution", e.resolution()},
+       {"cleared by", e.cleared_by_seq() == 0
+                          ? ""
+                          : absl::StrCat("seq ", e.cleared_by_seq())}},
+      kReportTextWidth);
+  absl::StrAppend(&out, "\ntimeline: ", e.timeline_size(),
+                  e.timeline_size() == 1 ? " entry" : " entries", "\n");
+  if (e.timeline_size() == 0) return out;
+  Table timeline({{"seq", Align::kRight},
+                  {"time (CST)"},
+                  {"what", Align::kLeft, 24},
+                  {"by", Align::kLeft, 24},
+                  {"cause", Align::kRight},
+                  {"detail", Align::kLeft, 0, /*shrink=*/true}});
+  timeline.SetMaxTotalWidth(kEscalationTableWidth - 2);
+  for (const v1::TimelineEntry& entry : e.timeline()) {
+    timeline.AddRow({absl::StrCat(entry.seq()),
+                     OrNone(CstMinutes(entry.at_micros())),
+                     OrNone(entry.what()), OrNone(entry.by()), CauseText(entry),
+                     entry.detail()});
+  }
+  absl::StrAppend(&out, Indent(timeline.Render(), "  "));
+  return out;
+}
+
+std::string FormatLevelSummary(const std::vector<v1::Escalation>& escalations) {
+  std::map<v1::Level, int> by_level;
+  int open = 0;
+  int acknowledged = 0;
+  int cleared = 0;
+  int resolved = 0;
+  for (const v1::Escalation& e : escalations) {
+    if (IsOpen(e.state())) {
+      ++open;
+      ++by_level[e.level()];
+      if (e.state() == v1::ACKNOWLEDGED) ++acknowledged;
+    } else if (e.state() == v1::CLEARED) {
+      ++cleared;
+    } else if (e.state() == v1::RESOLVED) {
+      ++resolved;
+    }
+  }
+  std::string out;
+  if (open == 0) {
+    out = "no open escalations";
+  } else {
+    std::vector<std::string> levels;
+    for (v1::Level level : {v1::REMINDER, v1::URGING, v1::SUPERVISION,
+                            v1::CIRCULATION, v1::LEVEL_UNSPECIFIED}) {
+      if (by_level[level] > 0) {
+        levels.push_back(absl::StrCat(LevelLabel(level), " ", by_level[level]));
+      }
+    }
+    out = absl::StrCat(open, " open: ", absl::StrJoin(levels, ", "));
+    if (acknowledged > 0) {
+      absl::StrAppend(&out, " (", acknowledged, " acknowledged)");
+    }
+  }
+  if (cleared + resolved > 0) {
+    std::vector<std::string> closed;
+    if (cleared > 0) closed.push_back(absl::StrCat(cleared, " cleared"));
+    if (resolved > 0) closed.push_back(absl::StrCat(resolved, " resolved"));
+    absl::StrAppend(&out, "; closed: ", absl::StrJoin(closed, ", "));
+  }
+  return out;
+}
+
+std::vector<std::string> DescribeEscalationChanges(
+    const std::map<std::string, v1::Escalation>& before,
+    const std::vector<v1::Escalation>& after, const AgencyDirectory& agencies,
+    const IndicatorNames& indicators) {
+  std::vector<std::string> lines;
+  const auto add = [&](const char* verb, const v1::Escalation& e,
+                       const std::string& what, const std::string& note) {
+    std::string line =
+        absl::StrCat(PadToWidth(verb, 13), PadToWidth(e.id(), 10), "  ",
+                     PadToWidth(what, 16), "  ",
+                     SubjectLine(e.subject(), agencies, indicators));
+    if (!note.empty()) {
+      absl::StrAppend(&line, "  ", TruncateToWidth(note, kChangeSummaryWidth));
+    }
+    lines.push_back(std::move(line));
+  };
+  for (const v1::Escalation& e : after) {
+    auto it = before.find(e.id());
+    if (it == before.end()) {
+      add("new", e, LevelOrNone(e.level()),
+          *RuleKindChinese(e.kind()) == '\0' ? e.summary()
+                                             : RuleKindChinese(e.kind()));
+      if (!IsOpen(e.state())) {
+        add(EscalationStateName(e.state()), e, LevelOrNone(e.level()),
+            e.resolution());
+      }
+      continue;
+    }
+    const v1::Escalation& old = it->second;
+    if (e.level() != old.level()) {
+      add("climbed", e,
+          absl::StrCat(LevelChinese(old.level()), " → ", LevelLabel(e.level())),
+          "");
+    }
+    if (e.count() > old.count()) {
+      add("repeated", e, absl::StrCat("count ", e.count()), "");
+    }
+    if (e.state() == v1::OPEN && old.state() == v1::ACKNOWLEDGED) {
+      add("resumed", e, LevelOrNone(e.level()),
+          old.ack_due_micros() == 0
+              ? std::string()
+              : absl::StrCat("acknowledged until ",
+                             CstDate(old.ack_due_micros())));
+    } else if (e.state() != old.state()) {
+      add(EscalationStateName(e.state()), e, LevelOrNone(e.level()),
+          e.state() == v1::ACKNOWLEDGED ? e.measures() : e.resolution());
+    }
+  }
+  return lines;
+}
+
+std::string FormatNotice(const v1::Notice& notice) {
+  std::string title = notice.title();
+  if (title.empty()) title = TruncateToWidth(notice.text(), 60);
+  return absl::StrCat(OrNone(CstMinutes(notice.at_micros())), " CST  ",
+                      LevelOrNone(notice.level()), "  ",
+                      SeverityName(notice.severity()), "  ", OrNone(title),
+                      "  ", OrNone(notice.escalation_id()), "  seq ",
+                      notice.seq());
+}
+
+std::string FormatWebhook(const v1::Webhook& webhook) {
+  return FormatFields(
+      {{"webhook", webhook.id()},
+       {"url", webhook.url()},
+       {"recipients", absl::StrJoin(webhook.recipients(), ", ")},
+       {"state", webhook.removed() ? "removed" : "active"}});
+}
+
+std::string FormatWebhooks(const v1::ListWebhooksResponse& response) {
+  Table table({{"webhook"},
+               {"url", Align::kLeft, 50},
+               {"recipients", Align::kLeft, 0, /*shrink=*/true},
+               {"state"}});
+  table.SetMaxTotalWidth(kEscalationTableWidth);
+  int removed = 0;
+  for (const v1::Webhook& webhook : response.webhooks()) {
+    if (webhook.removed()) ++removed;
+    table.AddRow({webhook.id(), webhook.url(),
+                  OrNone(absl::StrJoin(webhook.recipients(), ", ")),
+                  webhook.removed() ? "removed" : "active"});
+  }
+  return absl::StrCat(
+      response.webhooks_size() == 0 ? std::string() : table.Render(),
+      Count(response.webhooks_size(), "webhook"),
+      removed > 0 ? absl::StrCat(", ", removed, " removed") : std::string(),
+      "\n");
+}
+
+std::string FormatClock(const v1::Clock& clock) {
+  return absl::StrCat(OrNone(CstTime(clock.now_micros())), " (",
+                      clock.simulated() ? "simulated" : "system", " clock)\n");
 }
 
 }  // namespace duban::clients

@@ -1,22 +1,29 @@
 // Human-readable renderings of duban.v1 messages for dubanctl, and the
-// vocabulary they share (roles, progress statuses, judgements, principals).
-// Pure functions of their arguments: no I/O.
+// vocabulary they share (roles, progress statuses, judgements, principals,
+// the escalation ladder, times in China Standard Time). Pure functions of
+// their arguments: no I/O.
 //
 //   AgencyDirectory agencies(list_agencies_response);
 //   std::cout << FormatTask(task, agencies);
 #ifndef DUBAN_CLIENTS_DUBANCTL_FORMAT_H_
 #define DUBAN_CLIENTS_DUBANCTL_FORMAT_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
+#include "duban/v1/supervision.pb.h"
+#include "google/protobuf/message.h"
 
 namespace duban::clients {
 
@@ -182,6 +189,160 @@ std::string FormatCredentials(const v1::ListCredentialsResponse& response,
 std::string FormatIssuedToken(const v1::Credential& credential,
                               const std::string& token,
                               const AgencyDirectory& agencies);
+
+// ---------------------------------------------------------------------------
+// Supervision (督促检查): the ladder's vocabulary, times in China Standard
+// Time, rulesets, escalations and notices.
+
+// The rungs of the ladder. REMINDER / URGING / SUPERVISION / CIRCULATION are
+//   chinese "提醒" / "催办" / "督办" / "通报"
+//   name    "reminder" / "urging" / "supervision" / "circulation"
+//   label   "提醒 reminder", "催办 urging", ...
+// (unspecified: "" / "unspecified" / "unspecified").
+const char* LevelChinese(v1::Level level);
+const char* LevelName(v1::Level level);
+std::string LevelLabel(v1::Level level);
+
+// The level `text` names: the name or enum name in any case ("urging",
+// "URGING") or the Chinese word (催办).
+std::optional<v1::Level> ParseLevel(std::string_view text);
+
+// "notice" / "warning" / "serious" / "critical" ("unspecified").
+const char* SeverityName(v1::Severity severity);
+// A name or enum name in any case.
+std::optional<v1::Severity> ParseSeverity(std::string_view text);
+
+// The escalation states. OPEN / ACKNOWLEDGED / RESOLVED / CLEARED are
+//   name    "open" / "acknowledged" / "resolved" / "cleared"
+//   chinese "待签收" / "已签收" / "已办结" / "已销号"
+//   label   "open 待签收", ...
+const char* EscalationStateName(v1::EscalationState state);
+const char* EscalationStateChinese(v1::EscalationState state);
+std::string EscalationStateLabel(v1::EscalationState state);
+// A name or enum name in any case, or the Chinese word.
+std::optional<v1::EscalationState> ParseEscalationState(std::string_view text);
+// Whether the escalation is still open (OPEN or ACKNOWLEDGED).
+bool IsOpen(v1::EscalationState state);
+
+// The rule kinds. REPORT_OVERDUE / CONTRIBUTIONS_MISSING /
+// INDICATOR_OFF_TRACK / TASK_AT_RISK / MIDTERM_GATE are
+//   name    "report-overdue" / "contributions-missing" /
+//           "indicator-off-track" / "task-at-risk" / "midterm-gate"
+//   chinese "年度报告逾期" / "配合单位未报送" / "指标偏离进度" /
+//           "任务有风险或滞后" / "中期评估未达标"
+const char* RuleKindName(v1::RuleKind kind);
+const char* RuleKindChinese(v1::RuleKind kind);
+
+// "responsible-agencies" / "supervisors" / "provincial-government".
+const char* AudienceName(v1::Audience audience);
+
+// The notice recipients that are not agencies.
+inline constexpr char kSupervisorRecipient[] = "supervisor";
+inline constexpr char kProvincialGovernmentRecipient[] =
+    "provincial-government";
+
+// The recipient `text` names without looking up agencies: "supervisor" or
+// "provincial-government" (any case, surrounding whitespace ignored), or
+// "agency:<id>" as written; nullopt for anything else (an agency's name, to
+// be resolved to "agency:<id>"), and for "agency:" without an id.
+std::optional<std::string> FixedRecipient(std::string_view text);
+
+// China Standard Time, UTC+8 all year: plan dates and deadlines are in it.
+absl::TimeZone ChinaStandardTime();
+
+// Unix microseconds in CST: "2022-02-01 09:00:00 CST" / "2022-02-01 09:00"
+// / "2022-02-01"; "" for 0.
+std::string CstTime(int64_t micros);
+std::string CstMinutes(int64_t micros);
+std::string CstDate(int64_t micros);
+
+// "YYYY-MM-DD" (CST) as Unix microseconds of 23:59:59 that day: the due date
+// of an acknowledgement. INVALID_ARGUMENT for anything else, or a date that
+// does not exist (2023-02-29).
+absl::StatusOr<int64_t> EndOfCstDayMicros(std::string_view date);
+
+// "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" or "YYYY-MM-DD HH:MM" (CST; a date alone
+// is its midnight) as Unix microseconds. INVALID_ARGUMENT otherwise.
+absl::StatusOr<int64_t> ParseCstTime(std::string_view text);
+
+// A positive duration written as numbers with units w (weeks), d (days), h,
+// m (minutes) and s: "30d", "12h", "90m", "1w", "1d12h". INVALID_ARGUMENT
+// for anything else, zero included.
+absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
+// A duration in those units, whole seconds: "1w2d", "12h", "1d1h30m", "0s".
+std::string DurationText(absl::Duration duration);
+
+// Parses protobuf text format into `message`. INVALID_ARGUMENT with every
+// error as "<source>:<line>:<column>: <message>".
+absl::Status ParseTextProto(std::string_view text, std::string_view source,
+                            google::protobuf::Message* message);
+
+// `message` in protobuf text format, Chinese kept readable (not escaped).
+std::string TextProto(const google::protobuf::Message& message);
+
+// A ruleset as a file `rules put` reads: comment lines naming the message,
+// the plan, version, hash and seq, then the ruleset in text format.
+std::string FormatRulesetFile(const v1::RulesetVersion& version);
+
+// What a ruleset holds, for people: version, hash and seq, then each
+// policy's ladder, a rung a line ("督办 supervision  after 14d  to agencies,
+// supervisors"), then a table of the rules (id, kind, severity, policy,
+// settings such as the deadline or tolerance, on/off).
+std::string FormatRulesetSummary(const v1::RulesetVersion& version);
+
+// An evaluation's outcome: "opened 2, raised 1, closed 0, notices 5
+// (seq 812-820)" or "nothing changed".
+std::string FormatEvaluate(const v1::EvaluateResponse& response);
+
+// Indicator names by number, for subjects (may be empty).
+using IndicatorNames = std::map<int, std::string>;
+
+// "task 18", "indicator 7 劳动年龄人口平均受教育年限" (the name when known),
+// "plan" when neither.
+std::string SubjectText(const v1::Subject& subject,
+                        const IndicatorNames& indicators);
+
+// A table of escalations in the order they opened (by the seq in their
+// "esc-<seq>" id): id, level, severity, state, subject, agency, year,
+// count, opened (CST date), summary, within 140 columns (the summary cut to
+// fit); then the count by state.
+std::string FormatEscalations(std::vector<v1::Escalation> escalations,
+                              const AgencyDirectory& agencies,
+                              const IndicatorNames& indicators);
+
+// One escalation in full, then its timeline as a table (seq, time (CST),
+// what, by, cause: the seq of the event behind the step, "clock" for the
+// engine's own steps without one, "-" for an act such as 签收; detail).
+std::string FormatEscalation(const v1::Escalation& escalation,
+                             const AgencyDirectory& agencies,
+                             const IndicatorNames& indicators);
+
+// The open escalations by level and how many of them are acknowledged:
+// "7 open: 提醒 reminder 2, 催办 urging 2, 督办 supervision 2,
+// 通报 circulation 1 (1 acknowledged); closed: 2 cleared, 1 resolved".
+std::string FormatLevelSummary(const std::vector<v1::Escalation>& escalations);
+
+// What changed between two listings of the same escalations, one line
+// each: "new" (with its rule kind), "climbed" (提醒 → 催办), "repeated" (its
+// count rose), "acknowledged" (with the measures), "resumed" (acknowledged
+// no more: its due date passed), "cleared" or "resolved" (with the
+// resolution); in `after`'s order. Unchanged escalations give no line.
+std::vector<std::string> DescribeEscalationChanges(
+    const std::map<std::string, v1::Escalation>& before,
+    const std::vector<v1::Escalation>& after, const AgencyDirectory& agencies,
+    const IndicatorNames& indicators);
+
+// One notice on one line: time (CST), level, severity, title, escalation id
+// and seq, e.g. "2022-02-15 09:00 CST  督办 supervision  warning
+// 【督办】任务18 2021年度进展报告逾期  esc-812  seq 830".
+std::string FormatNotice(const v1::Notice& notice);
+
+// Webhooks: one in full; a table (id, url, recipients, state) with the count.
+std::string FormatWebhook(const v1::Webhook& webhook);
+std::string FormatWebhooks(const v1::ListWebhooksResponse& response);
+
+// "2022-02-01 09:00:00 CST (simulated clock)" / "(system clock)".
+std::string FormatClock(const v1::Clock& clock);
 
 }  // namespace duban::clients
 

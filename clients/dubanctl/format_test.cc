@@ -9,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "clients/dubanctl/table.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -660,6 +662,554 @@ TEST(FormatCredentialsTest, IssuedTokenIsShownWithTheWarning) {
   EXPECT_THAT(FormatCredential(credential, Directory()),
               HasSubstr("state        revoked\nissued seq   512\n"
                         "revoked seq  600\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Supervision
+
+// Unix microseconds of a UTC time.
+int64_t Utc(int year, int month, int day, int hour, int minute, int second) {
+  return absl::ToUnixMicros(
+      absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
+                      absl::UTCTimeZone()));
+}
+
+TEST(LadderVocabularyTest, LevelsInChineseAndEnglish) {
+  EXPECT_EQ(LevelLabel(v1::REMINDER), "提醒 reminder");
+  EXPECT_EQ(LevelLabel(v1::URGING), "催办 urging");
+  EXPECT_EQ(LevelLabel(v1::SUPERVISION), "督办 supervision");
+  EXPECT_EQ(LevelLabel(v1::CIRCULATION), "通报 circulation");
+  EXPECT_EQ(LevelLabel(v1::LEVEL_UNSPECIFIED), "unspecified");
+  EXPECT_STREQ(LevelChinese(v1::CIRCULATION), "通报");
+  EXPECT_EQ(ParseLevel("督办"), v1::SUPERVISION);
+  EXPECT_EQ(ParseLevel(" Urging "), v1::URGING);
+  EXPECT_EQ(ParseLevel("CIRCULATION"), v1::CIRCULATION);
+  EXPECT_EQ(ParseLevel("提醒"), v1::REMINDER);
+  EXPECT_EQ(ParseLevel("约谈"), std::nullopt);
+  EXPECT_EQ(ParseLevel("unspecified"), std::nullopt);
+  EXPECT_EQ(ParseLevel(""), std::nullopt);
+}
+
+TEST(LadderVocabularyTest, SeveritiesStatesKindsAudiences) {
+  EXPECT_STREQ(SeverityName(v1::CRITICAL), "critical");
+  EXPECT_STREQ(SeverityName(v1::NOTICE), "notice");
+  EXPECT_EQ(ParseSeverity("SERIOUS"), v1::SERIOUS);
+  EXPECT_EQ(ParseSeverity("warning"), v1::WARNING);
+  EXPECT_EQ(ParseSeverity("bad"), std::nullopt);
+
+  EXPECT_EQ(EscalationStateLabel(v1::ACKNOWLEDGED), "acknowledged 已签收");
+  EXPECT_EQ(EscalationStateLabel(v1::CLEARED), "cleared 已销号");
+  EXPECT_EQ(ParseEscalationState("已办结"), v1::RESOLVED);
+  EXPECT_EQ(ParseEscalationState("OPEN"), v1::OPEN);
+  EXPECT_EQ(ParseEscalationState("closed"), std::nullopt);
+  EXPECT_TRUE(IsOpen(v1::ACKNOWLEDGED));
+  EXPECT_FALSE(IsOpen(v1::CLEARED));
+
+  EXPECT_STREQ(RuleKindName(v1::REPORT_OVERDUE), "report-overdue");
+  EXPECT_STREQ(RuleKindName(v1::MIDTERM_GATE), "midterm-gate");
+  EXPECT_STREQ(RuleKindChinese(v1::INDICATOR_OFF_TRACK), "指标偏离进度");
+  EXPECT_STREQ(AudienceName(v1::PROVINCIAL_GOVERNMENT),
+               "provincial-government");
+}
+
+TEST(RecipientTest, FixedRecipients) {
+  EXPECT_EQ(FixedRecipient("supervisor"), "supervisor");
+  EXPECT_EQ(FixedRecipient(" Provincial-Government "), "provincial-government");
+  EXPECT_EQ(FixedRecipient("agency:qh-edu"), "agency:qh-edu");
+  EXPECT_EQ(FixedRecipient("agency:"), std::nullopt);
+  EXPECT_EQ(FixedRecipient("省教育厅"), std::nullopt);  // a name to resolve
+  EXPECT_EQ(FixedRecipient(""), std::nullopt);
+}
+
+TEST(DurationTest, ParsesUnitsAndSums) {
+  EXPECT_EQ(*ParseDuration("30d"), absl::Hours(30 * 24));
+  EXPECT_EQ(*ParseDuration("12h"), absl::Hours(12));
+  EXPECT_EQ(*ParseDuration("90m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("1w"), absl::Hours(7 * 24));
+  EXPECT_EQ(*ParseDuration("1d12h"), absl::Hours(36));
+  EXPECT_EQ(*ParseDuration(" 45s "), absl::Seconds(45));
+  for (const char* bad : {"", "0d", "3x", "d", "12", "-1d", "1.5d", "1d 2h",
+                          "30D", "9999999999d"}) {
+    absl::StatusOr<absl::Duration> d = ParseDuration(bad);
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_THAT(std::string(ParseDuration("3x").status().message()),
+              HasSubstr("\"3x\" is not a duration"));
+  EXPECT_THAT(std::string(ParseDuration("0d").status().message()),
+              HasSubstr("positive"));
+}
+
+TEST(DurationTest, Text) {
+  EXPECT_EQ(DurationText(absl::Hours(36)), "1d12h");
+  EXPECT_EQ(DurationText(absl::Hours(9 * 24)), "1w2d");
+  EXPECT_EQ(DurationText(absl::Minutes(90)), "1h30m");
+  EXPECT_EQ(DurationText(absl::ZeroDuration()), "0s");
+  EXPECT_EQ(DurationText(-absl::Seconds(61)), "-1m1s");
+  for (const char* text : {"30d", "12h", "90m", "1w", "1d12h"}) {
+    EXPECT_EQ(*ParseDuration(DurationText(*ParseDuration(text))),
+              *ParseDuration(text))
+        << text;
+  }
+}
+
+TEST(CstTest, DueDatesEndTheDayInChinaStandardTime) {
+  // 23:59:59 CST is 15:59:59 UTC the same day.
+  EXPECT_EQ(*EndOfCstDayMicros("2022-03-15"), Utc(2022, 3, 15, 15, 59, 59));
+  EXPECT_EQ(*EndOfCstDayMicros("2024-02-29"), Utc(2024, 2, 29, 15, 59, 59));
+  for (const char* bad : {"2023-02-29", "2022-3-15", "2022/03/15", "20220315",
+                          "", "2022-03-15T10:00", "2022-13-01"}) {
+    EXPECT_EQ(EndOfCstDayMicros(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST(CstTest, TimesToMicros) {
+  EXPECT_EQ(*ParseCstTime("2022-02-01"), Utc(2022, 1, 31, 16, 0, 0));
+  EXPECT_EQ(*ParseCstTime("2022-02-01T09:30"), Utc(2022, 2, 1, 1, 30, 0));
+  EXPECT_EQ(*ParseCstTime("2022-02-01 09:30"), Utc(2022, 2, 1, 1, 30, 0));
+  for (const char* bad : {"2022-02-01T24:00", "2022-02-01T9:30", "2022-02-30",
+                          "2022-02-01T09:30:00", "2022-02-01X09:30", "soon"}) {
+    EXPECT_EQ(ParseCstTime(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST(CstTest, MicrosToText) {
+  const int64_t t = Utc(2022, 2, 1, 1, 30, 5);
+  EXPECT_EQ(CstTime(t), "2022-02-01 09:30:05 CST");
+  EXPECT_EQ(CstMinutes(t), "2022-02-01 09:30");
+  EXPECT_EQ(CstDate(Utc(2022, 1, 31, 16, 0, 0)), "2022-02-01");  // CST midnight
+  EXPECT_EQ(CstTime(0), "");
+  v1::Clock clock;
+  clock.set_now_micros(t);
+  clock.set_simulated(true);
+  EXPECT_EQ(FormatClock(clock), "2022-02-01 09:30:05 CST (simulated clock)\n");
+  clock.set_simulated(false);
+  EXPECT_EQ(FormatClock(clock), "2022-02-01 09:30:05 CST (system clock)\n");
+}
+
+v1::Ruleset SampleRuleset() {
+  v1::Ruleset ruleset;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        plan_id: "qinghai-employment-2021"
+        policies {
+          id: "standard"
+          rungs {
+            level: REMINDER
+            after_days: 0
+            audiences: RESPONSIBLE_AGENCIES
+          }
+          rungs { level: URGING after_days: 7 audiences: RESPONSIBLE_AGENCIES }
+          rungs {
+            level: SUPERVISION
+            after_days: 14
+            audiences: [ RESPONSIBLE_AGENCIES, SUPERVISORS ]
+          }
+          rungs {
+            level: CIRCULATION
+            after_days: 30
+            audiences: [
+              RESPONSIBLE_AGENCIES,
+              SUPERVISORS,
+              PROVINCIAL_GOVERNMENT
+            ]
+          }
+        }
+        rules {
+          id: "annual-report-overdue"
+          kind: REPORT_OVERDUE
+          severity: WARNING
+          policy_id: "standard"
+          deadline { month: 1 day: 31 }
+        }
+        rules {
+          id: "indicator-off-track"
+          kind: INDICATOR_OFF_TRACK
+          severity: WARNING
+          policy_id: "standard"
+          tolerance: 0.05
+          binding_severity: CRITICAL
+          binding_policy_id: "binding"
+        }
+        rules {
+          id: "midterm-gate"
+          kind: MIDTERM_GATE
+          severity: SERIOUS
+          policy_id: "standard"
+          midterm_year: 2023
+          gate_date { month: 1 day: 31 }
+          min_share_of_target: 0.5
+          disabled: true
+        }
+      )pb",
+      &ruleset));
+  return ruleset;
+}
+
+TEST(RulesetTextTest, RoundTrips) {
+  const v1::Ruleset ruleset = SampleRuleset();
+  v1::Ruleset parsed;
+  ASSERT_TRUE(ParseTextProto(TextProto(ruleset), "x", &parsed).ok());
+  EXPECT_EQ(parsed.SerializeAsString(), ruleset.SerializeAsString());
+
+  // The file `rules get` writes is what `rules put` reads: comments, then
+  // the ruleset.
+  v1::RulesetVersion version;
+  *version.mutable_ruleset() = ruleset;
+  version.set_version(3);
+  version.set_content_sha256("ab12");
+  version.set_seq(512);
+  const std::string file = FormatRulesetFile(version);
+  EXPECT_THAT(file,
+              testing::StartsWith("# proto-file: duban/v1/supervision.proto\n"
+                                  "# proto-message: duban.v1.Ruleset\n"));
+  EXPECT_THAT(file, HasSubstr("# plan qinghai-employment-2021, version 3, "
+                              "sha256 ab12, seq 512\n"));
+  EXPECT_THAT(file, HasSubstr("--expect-version 3\n"));
+  parsed.Clear();
+  ASSERT_TRUE(ParseTextProto(file, "rules.textproto", &parsed).ok());
+  EXPECT_EQ(parsed.SerializeAsString(), ruleset.SerializeAsString());
+}
+
+TEST(RulesetTextTest, ErrorsNameFileLineAndColumn) {
+  v1::Ruleset ruleset;
+  const absl::Status status = ParseTextProto(
+      "plan_id: \"p\"\nrules { idd: \"x\" }\n", "rules.textproto", &ruleset);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              testing::StartsWith("rules.textproto:2:"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("idd"));
+}
+
+TEST(RulesetTextTest, KeepsChineseReadable) {
+  v1::Escalation escalation;
+  escalation.set_summary("任务18 2021年度进展报告逾期");
+  EXPECT_THAT(TextProto(escalation), HasSubstr("任务18 2021年度进展报告逾期"));
+}
+
+TEST(RulesetSummaryTest, LaddersAndRules) {
+  v1::RulesetVersion version;
+  *version.mutable_ruleset() = SampleRuleset();
+  version.set_version(2);
+  version.set_content_sha256("ab12");
+  const std::string text = FormatRulesetSummary(version);
+  EXPECT_THAT(text, HasSubstr("version  2\n"));
+  EXPECT_THAT(text, HasSubstr("1 policy\n"
+                              "  standard\n"
+                              "    提醒 reminder     after   0d  to agencies\n"
+                              "    催办 urging       after   7d  to agencies\n"
+                              "    督办 supervision  after  14d  to agencies, "
+                              "supervisors\n"
+                              "    通报 circulation  after  30d  to agencies, "
+                              "supervisors, government\n"));
+  EXPECT_THAT(text, HasSubstr("3 rules (1 disabled)\n"));
+  EXPECT_THAT(text, testing::ContainsRegex(
+                        "\nannual-report-overdue +report-overdue +warning +"
+                        "standard +deadline 01-31 of Y\\+1 +on"));
+  EXPECT_THAT(text, HasSubstr("tolerance 5%, 约束性: critical policy binding"));
+  EXPECT_THAT(text, testing::ContainsRegex(
+                        "mid-term 2023, gate 2024-01-31, min share 50% +off"));
+  EXPECT_THAT(Widths(Lines(text)), Each(Le(120)));
+
+  v1::RulesetVersion none;
+  none.mutable_ruleset()->set_plan_id("p");
+  EXPECT_EQ(FormatRulesetSummary(none),
+            "no ruleset for plan p yet (version 0)\n");
+}
+
+TEST(FormatEvaluateTest, CountsOrNothing) {
+  EXPECT_EQ(FormatEvaluate(v1::EvaluateResponse()), "nothing changed\n");
+  v1::EvaluateResponse response;
+  response.set_first_seq(812);
+  response.set_last_seq(820);
+  response.set_opened(2);
+  response.set_raised(1);
+  response.set_notices(5);
+  EXPECT_EQ(FormatEvaluate(response),
+            "opened 2, raised 1, closed 0, notices 5 (seq 812-820)\n");
+}
+
+// Three escalations: a report overdue (督办, open), one acknowledged, an
+// indicator's (cleared).
+std::vector<v1::Escalation> Escalations() {
+  std::vector<v1::Escalation> escalations(3);
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        id: "esc-812"
+        subject {
+          rule_id: "annual-report-overdue"
+          plan_id: "qinghai-employment-2021"
+          task_number: 18
+          agency_id: "qh-edu"
+          year: 2021
+        }
+        kind: REPORT_OVERDUE
+        severity: WARNING
+        policy_id: "standard"
+        ruleset_version: 1
+        level: SUPERVISION
+        state: OPEN
+        count: 1
+        opened_at_micros: 1643644800000000  # 2022-02-01 00:00 CST
+        level_at_micros: 1644886800000000   # 2022-02-15 09:00 CST
+        summary: "任务18 2021年度进展报告逾期：省教育厅未在2022年1月31日前报送年度进展报告"
+        fact_seqs: [ 40, 41 ]
+        timeline {
+          seq: 812
+          at_micros: 1643644800000000
+          what: "opened"
+          by: "rules"
+          detail: "no 2021 report from 省教育厅 by 2022-01-31"
+        }
+        timeline {
+          seq: 830
+          at_micros: 1644282000000000
+          what: "raised to 催办"
+          by: "rules"
+        }
+        timeline {
+          seq: 845
+          at_micros: 1644886800000000
+          what: "raised to 督办"
+          by: "rules"
+          cause_seq: 844
+          detail: "14 days open"
+        }
+        timeline {
+          seq: 850
+          at_micros: 1644890400000000
+          what: "acknowledged (签收)"
+          by: "agency:qh-edu"
+          detail: "明确专人负责"
+        }
+      )pb",
+      &escalations[0]));
+  escalations[1] = escalations[0];
+  escalations[1].set_id("esc-813");
+  escalations[1].mutable_subject()->set_task_number(5);
+  escalations[1].mutable_subject()->set_agency_id("qh-drc");
+  escalations[1].set_level(v1::URGING);
+  escalations[1].set_state(v1::ACKNOWLEDGED);
+  escalations[1].set_measures("明确专人负责，3月15日前补报");
+  escalations[1].set_ack_due_micros(
+      1647359999000000);  // 2022-03-15 23:59:59 CST
+  escalations[1].set_count(2);
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        id: "esc-700"
+        subject {
+          rule_id: "indicator-off-track"
+          plan_id: "qinghai-employment-2021"
+          indicator_number: 7
+          year: 2021
+        }
+        kind: INDICATOR_OFF_TRACK
+        severity: CRITICAL
+        level: REMINDER
+        state: CLEARED
+        count: 1
+        opened_at_micros: 1639533600000000
+        summary: "劳动年龄人口平均受教育年限 10.2 ≤ 10.5"
+        resolution: "2023 value 10.6"
+        cleared_by_seq: 990
+      )pb",
+      &escalations[2]));
+  return escalations;
+}
+
+IndicatorNames Names() { return {{7, "劳动年龄人口平均受教育年限"}}; }
+
+TEST(FormatEscalationsTest, TableWithin140Columns) {
+  std::vector<v1::Escalation> escalations = Escalations();
+  std::swap(escalations[0], escalations[2]);  // shown in the order they opened
+  const std::vector<std::string> lines =
+      Lines(FormatEscalations(escalations, Directory(), Names()));
+  ASSERT_EQ(lines.size(), 2 + 3 + 1u);
+  EXPECT_THAT(lines[0], testing::ContainsRegex(
+                            "^id +level +severity +state +subject +agency +"
+                            "year +n +opened +summary"));
+  EXPECT_THAT(lines[3], testing::ContainsRegex(
+                            "^esc-812 +督办 supervision +warning +open +task "
+                            "18 +省教育厅 +2021 +1 +2022-02-01 +任务18"));
+  EXPECT_THAT(lines[4], testing::ContainsRegex(
+                            "^esc-813 +催办 urging +warning +acknowledged +"
+                            "task 5 +省发展改革委 +2021 +2 "));
+  EXPECT_THAT(lines[2], testing::ContainsRegex(
+                            "^esc-700 +提醒 reminder +critical +cleared +"
+                            "indicator 7 劳动年龄\\S*… +- +2021 +1 +"
+                            "2021-12-15 "));
+  const std::vector<std::string> table(lines.begin(), lines.end() - 1);
+  EXPECT_THAT(Widths(table), Each(DisplayWidth(table[0])));
+  EXPECT_THAT(Widths(lines), Each(Le(140)));
+  EXPECT_EQ(lines.back(),
+            "3 escalations: 1 open, 1 acknowledged, 1 cleared (opened: CST "
+            "dates)");
+  EXPECT_EQ(FormatEscalations({}, Directory(), Names()), "no escalations\n");
+}
+
+TEST(FormatEscalationTest, FieldsAndTimeline) {
+  const std::vector<v1::Escalation> escalations = Escalations();
+  const std::string text =
+      FormatEscalation(escalations[0], Directory(), Names());
+  EXPECT_THAT(text, testing::StartsWith("escalation  esc-812\n"));
+  EXPECT_THAT(text, HasSubstr("level       督办 supervision (since 2022-02-15 "
+                              "09:00:00 CST)\n"));
+  EXPECT_THAT(text, HasSubstr("state       open 待签收\n"));
+  EXPECT_THAT(text, HasSubstr("rule        annual-report-overdue "
+                              "(report-overdue 年度报告逾期)\n"));
+  EXPECT_THAT(text, HasSubstr("policy      standard, ruleset version 1\n"));
+  EXPECT_THAT(text, HasSubstr("subject     task 18\n"));
+  EXPECT_THAT(text, HasSubstr("agency      省教育厅 (qh-edu)\n"));
+  EXPECT_THAT(text, HasSubstr("opened      2022-02-01 00:00:00 CST\n"));
+  EXPECT_THAT(text, HasSubstr("facts       seq 40, 41\n"));
+  EXPECT_THAT(text, HasSubstr("\ntimeline: 4 entries\n"));
+  const std::vector<std::string> lines = Lines(text);
+  const std::vector<std::string> timeline(lines.end() - 6, lines.end());
+  EXPECT_THAT(timeline[0],
+              testing::ContainsRegex(
+                  "^  seq +time \\(CST\\) +what +by +cause +detail"));
+  EXPECT_THAT(timeline[2],
+              testing::ContainsRegex("^  812  2022-02-01 00:00  opened +rules +"
+                                     "clock  no 2021 report"));
+  EXPECT_THAT(
+      timeline[4],
+      testing::ContainsRegex("^  845  2022-02-15 09:00  raised to 督办 +rules "
+                             "+844  14 days open"));
+  EXPECT_THAT(timeline[5],
+              testing::ContainsRegex(
+                  "^  850  2022-02-15 10:00  acknowledged \\(签收\\) +"
+                  "agency:qh-edu +-  明确专人负责"));
+  EXPECT_THAT(Widths(timeline), Each(DisplayWidth(timeline[0])));
+  EXPECT_THAT(Widths(lines), Each(Le(120)));
+
+  const std::string acknowledged =
+      FormatEscalation(escalations[1], Directory(), Names());
+  EXPECT_THAT(acknowledged, HasSubstr("state       acknowledged 已签收\n"));
+  EXPECT_THAT(acknowledged,
+              HasSubstr("measures    明确专人负责，3月15日前补报\n"));
+  EXPECT_THAT(acknowledged, HasSubstr("due         2022-03-15 23:59:59 CST\n"));
+  const std::string cleared =
+      FormatEscalation(escalations[2], Directory(), Names());
+  EXPECT_THAT(
+      cleared,
+      HasSubstr("subject     indicator 7 劳动年龄人口平均受教育年限\n"));
+  EXPECT_THAT(cleared, HasSubstr("resolution  2023 value 10.6\n"));
+  EXPECT_THAT(cleared, HasSubstr("cleared by  seq 990\n"));
+  EXPECT_THAT(cleared, testing::EndsWith("timeline: 0 entries\n"));
+}
+
+TEST(LevelSummaryTest, OpenByLevelAndClosed) {
+  std::vector<v1::Escalation> escalations = Escalations();
+  EXPECT_EQ(FormatLevelSummary(escalations),
+            "2 open: 催办 urging 1, 督办 supervision 1 (1 acknowledged); "
+            "closed: 1 cleared");
+  escalations[0].set_state(v1::RESOLVED);
+  escalations[1].set_state(v1::CLEARED);
+  EXPECT_EQ(FormatLevelSummary(escalations),
+            "no open escalations; closed: 2 cleared, 1 resolved");
+  EXPECT_EQ(FormatLevelSummary({}), "no open escalations");
+}
+
+TEST(EscalationChangesTest, NewClimbedAcknowledgedClosed) {
+  const std::vector<v1::Escalation> after = Escalations();
+  std::map<std::string, v1::Escalation> before;
+  v1::Escalation earlier = after[0];
+  earlier.set_level(v1::URGING);
+  before[earlier.id()] = earlier;
+  earlier = after[1];
+  earlier.set_state(v1::OPEN);
+  earlier.set_count(1);
+  before[earlier.id()] = earlier;
+  earlier = after[2];
+  earlier.set_state(v1::OPEN);
+  before[earlier.id()] = earlier;
+
+  std::vector<std::string> lines =
+      DescribeEscalationChanges(before, after, Directory(), Names());
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], testing::ContainsRegex(
+                            "^climbed +esc-812 +催办 → 督办 supervision +task "
+                            "18 省教育厅 2021$"));
+  EXPECT_THAT(lines[1], testing::ContainsRegex("^repeated +esc-813 +count 2 +"
+                                               "task 5 省发展改革委 2021$"));
+  EXPECT_THAT(lines[2], testing::ContainsRegex(
+                            "^acknowledged esc-813 +催办 urging +task 5 "
+                            "省发展改革委 2021  明确专人负责"));
+  EXPECT_THAT(lines[3],
+              testing::ContainsRegex(
+                  "^cleared +esc-700 +提醒 reminder +indicator 7 "
+                  "劳动年龄人口平均受教育年限 2021  2023 value 10.6$"));
+
+  lines = DescribeEscalationChanges({}, {after[0]}, Directory(), Names());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], testing::ContainsRegex(
+                            "^new +esc-812 +督办 supervision +task 18 省教育厅 "
+                            "2021  年度报告逾期$"));
+
+  // Acknowledged no more: its due date passed.
+  before.clear();
+  before[after[1].id()] = after[1];
+  v1::Escalation resumed = after[1];
+  resumed.set_state(v1::OPEN);
+  resumed.set_level(v1::CIRCULATION);
+  lines = DescribeEscalationChanges(before, {resumed}, Directory(), Names());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], testing::StartsWith("climbed      esc-813     催办 → "
+                                            "通报 circulation"));
+  EXPECT_THAT(lines[1],
+              testing::ContainsRegex(
+                  "^resumed +esc-813 +通报 circulation +task 5 "
+                  "省发展改革委 2021  acknowledged until 2022-03-15$"));
+  EXPECT_TRUE(DescribeEscalationChanges(before, {before.begin()->second},
+                                        Directory(), Names())
+                  .empty());  // unchanged
+}
+
+TEST(FormatNoticeTest, OneLine) {
+  v1::Notice notice;
+  notice.set_id("notice-830");
+  notice.set_seq(830);
+  notice.set_recipient("supervisor");
+  notice.set_escalation_id("esc-812");
+  notice.set_level(v1::SUPERVISION);
+  notice.set_severity(v1::WARNING);
+  notice.set_title("【督办】任务18 2021年度进展报告逾期");
+  notice.set_at_micros(Utc(2022, 2, 15, 1, 0, 0));
+  EXPECT_EQ(FormatNotice(notice),
+            "2022-02-15 09:00 CST  督办 supervision  warning  "
+            "【督办】任务18 2021年度进展报告逾期  esc-812  seq 830");
+  notice.clear_title();
+  notice.set_text("text instead of the title");
+  EXPECT_THAT(FormatNotice(notice), HasSubstr("  text instead of the title  "));
+}
+
+TEST(FormatWebhooksTest, OneAndTable) {
+  v1::ListWebhooksResponse response;
+  v1::Webhook* hook = response.add_webhooks();
+  hook->set_id("wh-1");
+  hook->set_url("https://oa.example/duban");
+  hook->add_recipients("supervisor");
+  hook->add_recipients("agency:qh-edu");
+  EXPECT_EQ(FormatWebhook(*hook),
+            "webhook     wh-1\n"
+            "url         https://oa.example/duban\n"
+            "recipients  supervisor, agency:qh-edu\n"
+            "state       active\n");
+  hook = response.add_webhooks();
+  hook->set_id("wh-2");
+  hook->set_url("http://127.0.0.1:8080/");
+  hook->set_removed(true);
+  const std::vector<std::string> lines = Lines(FormatWebhooks(response));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[2], testing::ContainsRegex(
+                            "^wh-1 +https://oa.example/duban +supervisor, "
+                            "agency:qh-edu +active *$"));
+  EXPECT_THAT(lines[3], testing::ContainsRegex("^wh-2 .* - +removed *$"));
+  EXPECT_EQ(lines[4], "2 webhooks, 1 removed");
+  EXPECT_EQ(FormatWebhooks(v1::ListWebhooksResponse()), "0 webhooks\n");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // dubanctl: the command-line client of duban's AssignmentService,
-// ReportingService and AdminService.
+// ReportingService, AdminService and SupervisionService.
 //
 //   dubanctl --token-file ./data/admin.token tasks list --agency 省教育厅
 //   dubanctl matrix --role lead
@@ -8,6 +8,11 @@
 //       --summary "..." --percent 60
 //   dubanctl series 1 --tolerance 5%
 //   dubanctl admin token issue --agency 省教育厅 --label "edu reporting system"
+//   dubanctl escalations --open --level 督办
+//   dubanctl --token-file edu.token ack esc-812 --measures "..." --due
+//   2022-03-15 dubanctl --token-file supervisor.token watch --recipient
+//   supervisor dubanctl clock advance --by 30d dubanctl demo      # against
+//   duband --simulated_clock=...
 //
 // Run `dubanctl --help` for the commands. Exit status: 0 on success, 1 when
 // a call or a local file fails ("dubanctl: <CODE>: <message>" on stderr),
@@ -32,15 +37,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "clients/dubanctl/client.h"
+#include "clients/dubanctl/demo.h"
 #include "clients/dubanctl/format.h"
 #include "clients/dubanctl/token.h"
 #include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
+#include "duban/v1/supervision.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
@@ -132,6 +138,79 @@ struct TokenOptions {
   std::string credential_id;  // revoke
   std::string reason;         // revoke
 };
+
+struct RulesOptions {
+  std::string out_file;  // get
+  bool summary = false;  // get
+  std::string file;      // put
+  uint32_t expect_version = 0;
+};
+
+struct EscalationFilter {
+  std::string state;  // validated by StateValidator
+  bool open = false;
+  std::string level;  // validated by LevelValidator
+  std::string agency;
+  int task = 0;
+  int indicator = 0;
+  int year = 0;
+};
+
+struct AckOptions {
+  std::string escalation_id;
+  std::string measures;
+  std::string due;  // YYYY-MM-DD, validated by DateValidator
+};
+
+struct ResolveOptions {
+  std::string escalation_id;
+  std::string reason;
+};
+
+struct WebhookOptions {
+  std::string url;                      // add
+  std::vector<std::string> recipients;  // add
+  std::string webhook_id;               // remove
+};
+
+struct ClockOptions {
+  std::string by;  // a duration, validated by DurationValidator
+  std::string to;  // a CST time, validated by TimeValidator
+};
+
+struct WatchOptions {
+  std::string recipient;
+  uint64_t after_seq = 0;
+  bool reconnect = false;
+};
+
+struct DemoCommandOptions {
+  double speed = 1;
+  std::string rules_file;
+};
+
+// A validator accepting what `parse` accepts, else saying what it is not.
+template <typename Parse>
+CLI::Validator ParsedBy(Parse parse, const char* name, std::string usage) {
+  return CLI::Validator(
+      [parse, usage](std::string& text) -> std::string {
+        if (parse(text).has_value()) return "";
+        return "\"" + text + "\" is not " + usage;
+      },
+      "", name);
+}
+
+// Accepts what a StatusOr-returning `parse` accepts, with its message.
+template <typename Parse>
+CLI::Validator CheckedBy(Parse parse, const char* name) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        const auto parsed = parse(text);
+        if (parsed.ok()) return "";
+        return std::string(parsed.status().message());
+      },
+      "", name);
+}
 
 // Accepts what ParseRole accepts.
 CLI::Validator RoleValidator() {
@@ -308,36 +387,23 @@ absl::StatusOr<ChannelOptions> ChannelOptionsOf(const GlobalOptions& options) {
   return channel;
 }
 
-// Collects protobuf text-format errors as "file:line:column: message".
-class TextFormatErrors : public google::protobuf::io::ErrorCollector {
- public:
-  explicit TextFormatErrors(std::string path) : path_(std::move(path)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (!errors_.empty()) errors_ += "\n";
-    absl::StrAppend(&errors_, path_, ":", line + 1, ":", column + 1, ": ",
-                    message);
-  }
-  const std::string& errors() const { return errors_; }
-
- private:
-  std::string path_;
-  std::string errors_;
-};
-
 absl::Status ReadTextProto(const std::string& path,
                            google::protobuf::Message* message) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
-  TextFormatErrors errors(path);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, message)) {
-    return absl::InvalidArgumentError(
-        errors.errors().empty()
-            ? absl::StrCat(path, ": not a ", message->GetTypeName())
-            : errors.errors());
+  return ParseTextProto(*text, path, message);
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& contents) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, path);
+  const bool written =
+      std::fwrite(contents.data(), 1, contents.size(), file) == contents.size();
+  const int error = written ? 0 : errno;
+  if (std::fclose(file) != 0 && written) {
+    return absl::ErrnoToStatus(errno, path);
   }
+  if (!written) return absl::ErrnoToStatus(error, path);
   return absl::OkStatus();
 }
 
@@ -410,6 +476,42 @@ struct Session {
   AssignmentClient assignment;
   ReportingClient reporting;
   AdminClient admin;
+  SupervisionClient supervision;
+  std::shared_ptr<grpc::Channel> channel;  // the clients'
+  std::string token;                       // the clients' bearer token
+
+  // Indicator names by number, or none when they cannot be read: for
+  // output that only decorates numbers with names.
+  IndicatorNames IndicatorNamesOrNone() const {
+    v1::ListIndicatorsRequest request;
+    request.set_plan_id(options.plan);
+    absl::StatusOr<v1::ListIndicatorsResponse> response =
+        assignment.ListIndicators(request);
+    IndicatorNames names;
+    if (!response.ok()) return names;
+    for (const v1::Indicator& indicator : response->indicators()) {
+      names[indicator.number()] = indicator.name();
+    }
+    return names;
+  }
+
+  // The notice recipient `text` names: "supervisor",
+  // "provincial-government", "agency:<id>", or an agency of the plan by
+  // name (then "agency:<id>").
+  absl::StatusOr<std::string> Recipient(const std::string& text) const {
+    if (std::optional<std::string> fixed = FixedRecipient(text)) return *fixed;
+    absl::StatusOr<AgencyDirectory> agencies = Agencies();
+    if (!agencies.ok()) return agencies.status();
+    absl::StatusOr<std::string> id = AgencyId(*agencies, text);
+    if (!id.ok()) {
+      return absl::Status(
+          id.status().code(),
+          absl::StrCat("recipient: ", id.status().message(),
+                       " (a recipient is supervisor, provincial-government, "
+                       "agency:<id> or an agency's name)"));
+    }
+    return AgencyPrincipal(*id);
+  }
 
   absl::StatusOr<AgencyDirectory> Agencies() const {
     v1::ListAgenciesRequest request;
@@ -835,6 +937,299 @@ absl::Status TokenList(const Session& session) {
 }
 
 // ---------------------------------------------------------------------------
+// Supervision (督促检查)
+
+// `status`, with a hint when the server does not serve SupervisionService.
+absl::Status SupervisionError(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnimplemented) return status;
+  return absl::UnimplementedError(
+      absl::StrCat(status.message(),
+                   " (does this server have the SupervisionService? it came "
+                   "with the rules engine)"));
+}
+
+absl::Status RulesGet(const Session& session, const RulesOptions& rules) {
+  v1::GetRulesRequest request;
+  request.set_plan_id(session.options.plan);
+  absl::StatusOr<v1::RulesetVersion> version =
+      session.supervision.GetRules(request);
+  if (!version.ok()) return SupervisionError(version.status());
+  if (!rules.out_file.empty()) {
+    if (version->version() == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "plan ", request.plan_id(), " has no ruleset yet: nothing to write"));
+    }
+    absl::Status written =
+        WriteFile(rules.out_file, FormatRulesetFile(*version));
+    if (!written.ok()) return written;
+  }
+  if (session.options.json) return PrintMessage(*version);
+  if (!rules.out_file.empty()) {
+    std::cout << "ruleset version " << version->version() << " of plan "
+              << version->ruleset().plan_id() << " (sha256 "
+              << version->content_sha256() << ") written to " << rules.out_file
+              << "\n";
+  } else if (rules.summary || version->version() == 0) {
+    std::cout << FormatRulesetSummary(*version);
+  } else {
+    std::cout << FormatRulesetFile(*version);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RulesPut(const Session& session, const RulesOptions& rules) {
+  v1::PutRulesRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_expected_version(rules.expect_version);
+  v1::Ruleset* ruleset = request.mutable_ruleset();
+  absl::Status read = ReadTextProto(rules.file, ruleset);
+  if (!read.ok()) return read;
+  if (ruleset->plan_id().empty()) {
+    ruleset->set_plan_id(session.options.plan);
+  } else if (ruleset->plan_id() != session.options.plan &&
+             session.options.plan_given) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--plan ", session.options.plan,
+        " does not match the ruleset's plan_id ", ruleset->plan_id()));
+  }
+  absl::StatusOr<v1::RulesetVersion> version =
+      session.supervision.PutRules(request);
+  if (!version.ok()) {
+    return WithRetryHint(SupervisionError(version.status()),
+                         request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*version);
+  std::cout << FormatRulesetSummary(*version);
+  return absl::OkStatus();
+}
+
+absl::Status Evaluate(const Session& session) {
+  v1::EvaluateRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_plan_id(session.options.plan);
+  absl::StatusOr<v1::EvaluateResponse> response =
+      session.supervision.Evaluate(request);
+  if (!response.ok()) {
+    return WithRetryHint(SupervisionError(response.status()),
+                         request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*response);
+  std::cout << FormatEvaluate(*response);
+  return absl::OkStatus();
+}
+
+absl::Status EscalationsList(const Session& session,
+                             const EscalationFilter& filter) {
+  absl::StatusOr<AgencyDirectory> agencies =
+      session.AgenciesIf(!filter.agency.empty() || !session.options.json);
+  if (!agencies.ok()) return agencies.status();
+  absl::StatusOr<std::string> agency_id =
+      session.AgencyId(*agencies, filter.agency);
+  if (!agency_id.ok()) return agency_id.status();
+  v1::ListEscalationsRequest request;
+  request.set_plan_id(session.options.plan);
+  if (!filter.state.empty()) {
+    request.set_state(*ParseEscalationState(filter.state));
+  }
+  if (!filter.level.empty()) request.set_level(*ParseLevel(filter.level));
+  request.set_agency_id(*agency_id);
+  request.set_task_number(filter.task);
+  request.set_indicator_number(filter.indicator);
+  request.set_year(filter.year);
+  request.set_open_only(filter.open);
+  absl::StatusOr<v1::ListEscalationsResponse> response =
+      session.supervision.ListEscalations(request);
+  if (!response.ok()) return SupervisionError(response.status());
+  if (session.options.json) return PrintMessages(response->escalations());
+  const std::vector<v1::Escalation> escalations(response->escalations().begin(),
+                                                response->escalations().end());
+  std::cout << FormatEscalations(escalations, *agencies,
+                                 session.IndicatorNamesOrNone());
+  return absl::OkStatus();
+}
+
+// Prints an escalation a command returned: as JSON or like `escalations
+// show`.
+absl::Status PrintEscalation(const Session& session,
+                             const v1::Escalation& escalation) {
+  if (session.options.json) return PrintMessage(escalation);
+  std::cout << FormatEscalation(escalation, session.AgenciesOrNone(),
+                                session.IndicatorNamesOrNone());
+  return absl::OkStatus();
+}
+
+absl::Status EscalationsShow(const Session& session, const std::string& id) {
+  v1::GetEscalationRequest request;
+  request.set_plan_id(session.options.plan);
+  request.set_escalation_id(id);
+  absl::StatusOr<v1::Escalation> escalation =
+      session.supervision.GetEscalation(request);
+  if (!escalation.ok()) return SupervisionError(escalation.status());
+  return PrintEscalation(session, *escalation);
+}
+
+absl::Status Ack(const Session& session, const AckOptions& ack) {
+  absl::StatusOr<int64_t> due = EndOfCstDayMicros(ack.due);
+  if (!due.ok()) return due.status();
+  v1::AcknowledgeRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_plan_id(session.options.plan);
+  request.set_escalation_id(ack.escalation_id);
+  request.set_measures(ack.measures);
+  request.set_due_micros(*due);
+  absl::StatusOr<v1::Escalation> escalation =
+      session.supervision.Acknowledge(request);
+  if (!escalation.ok()) {
+    return WithRetryHint(SupervisionError(escalation.status()),
+                         request.request_id());
+  }
+  return PrintEscalation(session, *escalation);
+}
+
+absl::Status Resolve(const Session& session, const ResolveOptions& resolve) {
+  v1::ResolveRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_plan_id(session.options.plan);
+  request.set_escalation_id(resolve.escalation_id);
+  request.set_reason(resolve.reason);
+  absl::StatusOr<v1::Escalation> escalation =
+      session.supervision.Resolve(request);
+  if (!escalation.ok()) {
+    return WithRetryHint(SupervisionError(escalation.status()),
+                         request.request_id());
+  }
+  return PrintEscalation(session, *escalation);
+}
+
+absl::Status WebhookAdd(const Session& session, const WebhookOptions& webhook) {
+  v1::AddWebhookRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_url(webhook.url);
+  for (const std::string& text : webhook.recipients) {
+    absl::StatusOr<std::string> recipient = session.Recipient(text);
+    if (!recipient.ok()) return recipient.status();
+    request.add_recipients(*recipient);
+  }
+  absl::StatusOr<v1::Webhook> added = session.supervision.AddWebhook(request);
+  if (!added.ok()) {
+    return WithRetryHint(SupervisionError(added.status()),
+                         request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*added);
+  std::cout << FormatWebhook(*added);
+  return absl::OkStatus();
+}
+
+absl::Status WebhookRemove(const Session& session,
+                           const WebhookOptions& webhook) {
+  v1::RemoveWebhookRequest request;
+  request.set_request_id(session.options.request_id);
+  request.set_webhook_id(webhook.webhook_id);
+  absl::StatusOr<v1::Webhook> removed =
+      session.supervision.RemoveWebhook(request);
+  if (!removed.ok()) {
+    return WithRetryHint(SupervisionError(removed.status()),
+                         request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*removed);
+  std::cout << FormatWebhook(*removed);
+  return absl::OkStatus();
+}
+
+absl::Status WebhookList(const Session& session) {
+  absl::StatusOr<v1::ListWebhooksResponse> response =
+      session.supervision.ListWebhooks(v1::ListWebhooksRequest());
+  if (!response.ok()) return SupervisionError(response.status());
+  if (session.options.json) return PrintMessages(response->webhooks());
+  std::cout << FormatWebhooks(*response);
+  return absl::OkStatus();
+}
+
+absl::Status ClockShow(const Session& session) {
+  absl::StatusOr<v1::Clock> clock =
+      session.supervision.GetClock(v1::GetClockRequest());
+  if (!clock.ok()) return SupervisionError(clock.status());
+  if (session.options.json) return PrintMessage(*clock);
+  std::cout << FormatClock(*clock);
+  return absl::OkStatus();
+}
+
+absl::Status ClockAdvance(const Session& session, const ClockOptions& clock) {
+  v1::AdvanceClockRequest request;
+  request.set_request_id(session.options.request_id);
+  if (!clock.by.empty()) {
+    absl::StatusOr<absl::Duration> by = ParseDuration(clock.by);
+    if (!by.ok()) return by.status();
+    request.set_by_seconds(absl::ToInt64Seconds(*by));
+  } else {
+    absl::StatusOr<int64_t> to = ParseCstTime(clock.to);
+    if (!to.ok()) return to.status();
+    request.set_to_micros(*to);
+  }
+  absl::StatusOr<v1::Clock> now = session.supervision.AdvanceClock(request);
+  if (!now.ok()) {
+    return WithRetryHint(SupervisionError(now.status()), request.request_id());
+  }
+  if (session.options.json) return PrintMessage(*now);
+  std::cout << "now " << FormatClock(*now);
+  return absl::OkStatus();
+}
+
+// Prints notices as they arrive, one line (or, with --json, one JSON object)
+// each, flushed at once.
+absl::Status Watch(const Session& session, const WatchOptions& watch) {
+  absl::StatusOr<std::string> recipient = session.Recipient(watch.recipient);
+  if (!recipient.ok()) return recipient.status();
+  absl::Status printed = absl::OkStatus();
+  const NoticeHandler print = [&](const v1::Notice& notice) {
+    if (session.options.json) {
+      absl::StatusOr<Json> json = ToJson(notice);
+      if (!json.ok()) {
+        printed.Update(json.status());
+        return;
+      }
+      std::cout << json->dump(-1, ' ', false, Json::error_handler_t::replace)
+                << std::endl;
+    } else {
+      std::cout << FormatNotice(notice) << std::endl;
+    }
+  };
+  absl::Status status;
+  if (watch.reconnect) {
+    ResumeOptions resume;
+    resume.on_retry = [](const absl::Status& why,
+                         std::chrono::milliseconds wait, uint64_t after_seq) {
+      std::cerr << "dubanctl: watch: " << absl::StatusCodeToString(why.code())
+                << ": " << why.message() << "; reconnecting in "
+                << absl::StrFormat("%.1f", wait.count() / 1000.0)
+                << " s after seq " << after_seq << std::endl;
+    };
+    status = session.supervision.WatchResuming(*recipient, watch.after_seq,
+                                               print, resume);
+  } else {
+    status = session.supervision.Watch(*recipient, watch.after_seq, print);
+    if (status.ok())
+      std::cerr << "dubanctl: watch: the server ended the stream\n";
+  }
+  if (!printed.ok()) return printed;
+  return SupervisionError(status);
+}
+
+absl::Status Demo(const Session& session, const DemoCommandOptions& demo) {
+  if (session.options.json) {
+    return absl::InvalidArgumentError("demo has no --json output");
+  }
+  DemoOptions options;
+  options.plan_id = session.options.plan;
+  options.speed = demo.speed;
+  options.rules_file = demo.rules_file;
+  options.timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(session.options.timeout_seconds * 1000));
+  return SupervisionError(
+      RunDemo(session.channel, session.token, options, std::cout));
+}
+
+// ---------------------------------------------------------------------------
 // The command line
 
 using Action = std::function<absl::Status(const Session&)>;
@@ -854,11 +1249,29 @@ struct CommandLine {
   SeriesOptions series;
   int missing_year = 0;
   TokenOptions token;
+  RulesOptions rules;
+  EscalationFilter escalation_filter;
+  std::string escalation_id;  // escalations show
+  AckOptions ack;
+  ResolveOptions resolve;
+  WebhookOptions webhook;
+  ClockOptions clock;
+  WatchOptions watch;
+  DemoCommandOptions demo;
   Action action;
 
   // Makes `run` the action when `command` is the one parsed.
   void OnParsed(CLI::App* command, Action run) {
     command->callback([this, run = std::move(run)] { action = run; });
+  }
+
+  // Makes `run` the action when `command` is parsed without a subcommand
+  // of its own (`escalations` as `escalations list`). CLI11 runs a parent's
+  // callback after its subcommand's, hence the check.
+  void OnParsedAlone(CLI::App* command, Action run) {
+    command->callback([this, command, run = std::move(run)] {
+      if (command->get_subcommands().empty()) action = run;
+    });
   }
 };
 
@@ -1078,6 +1491,212 @@ void AddAdminCommands(CLI::App& app, CommandLine& cl) {
   cl.OnParsed(tokens->add_subcommand("list", "every credential"), TokenList);
 }
 
+// Options --state, --open, --level, --agency, --task, --indicator, --year.
+void AddEscalationFilter(CLI::App* command, EscalationFilter* filter) {
+  CLI::Option* state =
+      command
+          ->add_option("--state", filter->state,
+                       "only this state: open, acknowledged, resolved, cleared "
+                       "(待签收, 已签收, 已办结, 已销号)")
+          ->type_name("STATE")
+          ->check(ParsedBy(ParseEscalationState, "STATE",
+                           "a state: use open, acknowledged, resolved or "
+                           "cleared"));
+  command
+      ->add_flag("--open", filter->open,
+                 "only open ones (open or acknowledged)")
+      ->excludes(state);
+  command
+      ->add_option("--level", filter->level,
+                   "only this rung: reminder, urging, supervision, "
+                   "circulation (提醒, 催办, 督办, 通报)")
+      ->type_name("LEVEL")
+      ->check(ParsedBy(ParseLevel, "LEVEL",
+                       "a level: use reminder, urging, supervision or "
+                       "circulation (提醒, 催办, 督办, 通报)"));
+  command
+      ->add_option("--agency", filter->agency,
+                   "only about this agency: id, full name, short name or "
+                   "alias")
+      ->type_name("AGENCY");
+  command->add_option("--task", filter->task, "only about this task")
+      ->type_name("N")
+      ->check(CLI::Range(1, 9999));
+  command
+      ->add_option("--indicator", filter->indicator,
+                   "only about this indicator")
+      ->type_name("N")
+      ->check(CLI::Range(1, 999));
+  command->add_option("--year", filter->year, "only for this year")
+      ->type_name("Y")
+      ->check(CLI::Range(1900, 2100));
+}
+
+// rules, evaluate, escalations, ack, resolve, webhook, clock, watch and
+// demo: SupervisionService.
+void AddSupervisionCommands(CLI::App& app, CommandLine& cl) {
+  CLI::App* rules = app.add_subcommand(
+      "rules", "the plan's supervision ruleset (督促检查 rules)");
+  rules->require_subcommand(1);
+  CLI::App* get = rules->add_subcommand(
+      "get",
+      "print the ruleset in protobuf text format, with its version and hash");
+  get->add_option("--out", cl.rules.out_file,
+                  "write it to FILE instead (what `rules put` reads)")
+      ->type_name("FILE");
+  get->add_flag("--summary", cl.rules.summary,
+                "print the policies' ladders and a table of the rules "
+                "instead");
+  cl.OnParsed(get, [&cl](const Session& s) { return RulesGet(s, cl.rules); });
+  CLI::App* put = rules->add_subcommand(
+      "put",
+      "replace the ruleset with FILE, a duban.v1.Ruleset in protobuf text "
+      "format (its plan_id defaults to --plan)");
+  put->add_option("file", cl.rules.file, "the ruleset file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  put->add_option("--expect-version", cl.rules.expect_version,
+                  "the version it replaces, as `rules get` shows it (0 for "
+                  "the plan's first ruleset)")
+      ->type_name("N")
+      ->required();
+  cl.OnParsed(put, [&cl](const Session& s) { return RulesPut(s, cl.rules); });
+
+  cl.OnParsed(app.add_subcommand(
+                  "evaluate",
+                  "evaluate the rules now (admin): what opened, climbed, "
+                  "closed, and the notices sent"),
+              Evaluate);
+
+  CLI::App* escalations = app.add_subcommand(
+      "escalations", "escalations raised by the rules (default: list them)");
+  AddEscalationFilter(escalations, &cl.escalation_filter);
+  cl.OnParsedAlone(escalations, [&cl](const Session& s) {
+    return EscalationsList(s, cl.escalation_filter);
+  });
+  CLI::App* list = escalations->add_subcommand("list", "a table, filtered");
+  AddEscalationFilter(list, &cl.escalation_filter);
+  cl.OnParsed(list, [&cl](const Session& s) {
+    return EscalationsList(s, cl.escalation_filter);
+  });
+  CLI::App* show = escalations->add_subcommand(
+      "show", "one escalation in full, with its timeline");
+  show->add_option("id", cl.escalation_id, "escalation id (esc-N)")->required();
+  cl.OnParsed(show, [&cl](const Session& s) {
+    return EscalationsShow(s, cl.escalation_id);
+  });
+
+  CLI::App* ack = app.add_subcommand(
+      "ack",
+      "签收: acknowledge an escalation with rectification measures (整改措施) "
+      "and a due date; it stops climbing until then");
+  ack->add_option("id", cl.ack.escalation_id, "escalation id (esc-N)")
+      ->required();
+  ack->add_option("--measures", cl.ack.measures,
+                  "the rectification measures (整改措施)")
+      ->type_name("TEXT")
+      ->required();
+  ack->add_option("--due", cl.ack.due,
+                  "the due date (China Standard Time; due at 23:59:59 that "
+                  "day)")
+      ->type_name("YYYY-MM-DD")
+      ->required()
+      ->check(CheckedBy(EndOfCstDayMicros, "YYYY-MM-DD"));
+  cl.OnParsed(ack, [&cl](const Session& s) { return Ack(s, cl.ack); });
+
+  CLI::App* resolve = app.add_subcommand(
+      "resolve", "办结: close an escalation with a reason (supervisor)");
+  resolve->add_option("id", cl.resolve.escalation_id, "escalation id (esc-N)")
+      ->required();
+  resolve->add_option("--reason", cl.resolve.reason, "why (recorded)")
+      ->type_name("TEXT")
+      ->required();
+  cl.OnParsed(resolve,
+              [&cl](const Session& s) { return Resolve(s, cl.resolve); });
+
+  CLI::App* webhook = app.add_subcommand(
+      "webhook", "webhooks: notices POSTed as JSON to a URL");
+  webhook->require_subcommand(1);
+  CLI::App* add = webhook->add_subcommand(
+      "add", "POST the notices of these recipients to URL");
+  add->add_option("url", cl.webhook.url, "http:// or https:// URL")->required();
+  add->add_option("--recipient", cl.webhook.recipients,
+                  "supervisor, provincial-government, agency:<id> or an "
+                  "agency's name; repeat for several")
+      ->type_name("R")
+      ->required()
+      ->allow_extra_args(false);
+  cl.OnParsed(add,
+              [&cl](const Session& s) { return WebhookAdd(s, cl.webhook); });
+  CLI::App* remove =
+      webhook->add_subcommand("remove", "stop a webhook's deliveries");
+  remove->add_option("id", cl.webhook.webhook_id, "webhook id")->required();
+  cl.OnParsed(remove,
+              [&cl](const Session& s) { return WebhookRemove(s, cl.webhook); });
+  cl.OnParsed(webhook->add_subcommand("list", "every webhook"), WebhookList);
+
+  CLI::App* clock =
+      app.add_subcommand("clock", "the server's time (default: show it)");
+  cl.OnParsedAlone(clock, ClockShow);
+  cl.OnParsed(clock->add_subcommand("show", "the server's time"), ClockShow);
+  CLI::App* advance = clock->add_subcommand(
+      "advance",
+      "move a simulated clock forward (admin; duband --simulated_clock) and "
+      "evaluate the rules at the new time");
+  CLI::Option_group* how =
+      advance->add_option_group("how far", "by a duration or to a time");
+  how->add_option("--by", cl.clock.by,
+                  "a duration: 30d, 12h, 90m, 1w, 1d12h (w d h m s)")
+      ->type_name("DURATION")
+      ->check(CheckedBy(ParseDuration, "DURATION"));
+  how->add_option("--to", cl.clock.to,
+                  "a time in China Standard Time: YYYY-MM-DD (midnight) or "
+                  "YYYY-MM-DDTHH:MM")
+      ->type_name("TIME")
+      ->check(CheckedBy(ParseCstTime, "TIME"));
+  how->require_option(1);
+  cl.OnParsed(advance,
+              [&cl](const Session& s) { return ClockAdvance(s, cl.clock); });
+
+  CLI::App* watch = app.add_subcommand(
+      "watch",
+      "print a recipient's notices as they arrive (from after --after), "
+      "until the stream ends or Ctrl-C");
+  watch
+      ->add_option("--recipient", cl.watch.recipient,
+                   "supervisor, provincial-government, agency:<id> or an "
+                   "agency's name")
+      ->type_name("R")
+      ->required();
+  watch
+      ->add_option("--after", cl.watch.after_seq,
+                   "only notices after this seq (the last one seen; 0: from "
+                   "the first)")
+      ->type_name("SEQ")
+      ->capture_default_str();
+  watch->add_flag("--reconnect", cl.watch.reconnect,
+                  "when the stream drops, reconnect with backoff and resume "
+                  "after the last seq seen (nothing lost or repeated)");
+  cl.OnParsed(watch, [&cl](const Session& s) { return Watch(s, cl.watch); });
+
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "play the plan's five years on a server with a simulated clock "
+      "(duband --simulated_clock): reports, late ones, lagging indicators, "
+      "escalations climbing, notices arriving");
+  demo->add_option("--speed", cl.demo.speed,
+                   "pace: 2 halves the pauses between steps")
+      ->type_name("N")
+      ->check(CLI::Range(0.1, 1000.0))
+      ->capture_default_str();
+  demo->add_option("--rules", cl.demo.rules_file,
+                   "the ruleset to put when the server has none (default: "
+                   "plans/<plan>/rules.textproto, if there)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cl.OnParsed(demo, [&cl](const Session& s) { return Demo(s, cl.demo); });
+}
+
 // Options --agency and --role.
 void AddTaskFilter(CLI::App* command, TaskFilter* filter, const char* what) {
   command
@@ -1192,9 +1811,13 @@ absl::Status Execute(const CommandLine& cl) {
   const CallSettings settings(
       *bearer, std::chrono::milliseconds(
                    static_cast<int64_t>(cl.options.timeout_seconds * 1000)));
-  const Session session{cl.options, AssignmentClient(*channel, settings),
+  const Session session{cl.options,
+                        AssignmentClient(*channel, settings),
                         ReportingClient(*channel, settings),
-                        AdminClient(*channel, settings)};
+                        AdminClient(*channel, settings),
+                        SupervisionClient(*channel, settings),
+                        *channel,
+                        *bearer};
   return cl.action(session);
 }
 
@@ -1202,8 +1825,8 @@ int Run(int argc, char** argv) {
   CommandLine cl;
   CLI::App app(
       "dubanctl: read and change a plan's responsibility matrix, report "
-      "progress and indicator values, and manage credentials on a duban "
-      "server.",
+      "progress and indicator values, follow and handle escalations and "
+      "their notices, and manage credentials on a duban server.",
       "dubanctl");
   app.fallthrough();  // global options are also accepted after the command
   app.footer(
@@ -1232,6 +1855,7 @@ int Run(int argc, char** argv) {
   AddIndicatorCommands(app, cl);
   AddReportingReads(app, cl);
   AddAdminCommands(app, cl);
+  AddSupervisionCommands(app, cl);
   app.require_subcommand(1);
 
   try {
