@@ -1,5 +1,6 @@
 #include "services/supervision_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <utility>
 
@@ -234,7 +235,15 @@ ServerUnaryReactor* SupervisionServiceImpl::ListEscalations(CallbackServerContex
            if (!v1::EscalationState_IsValid(r.state()) || !v1::Level_IsValid(r.level())) {
              return absl::InvalidArgumentError("state/level: unknown value");
            }
-           for (const auto& [id, e] : plan->escalations) {
+           // In the order they opened (esc-2 before esc-10).
+           std::vector<const v1::Escalation*> ordered;
+           for (const auto& [id, e] : plan->escalations) ordered.push_back(&e);
+           std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+             return a->id().size() != b->id().size() ? a->id().size() < b->id().size()
+                                                     : a->id() < b->id();
+           });
+           for (const v1::Escalation* ep : ordered) {
+             const v1::Escalation& e = *ep;
              const auto& sub = e.subject();
              if ((r.state() != v1::ESCALATION_STATE_UNSPECIFIED && e.state() != r.state()) ||
                  (r.open_only() && !IsOpen(e)) ||
