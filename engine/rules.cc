@@ -491,12 +491,22 @@ std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl
     if (policy == nullptr) continue;
     const bool acknowledged = esc.state() == duban::v1::ACKNOWLEDGED;
     if (acknowledged && esc.ack_due_micros() > now_us) continue;  // paused until the due date
+    // The ladder's clock: from the opening; after an acknowledgement, the
+    // rungs above keep their spacing from the due date (the pause is not
+    // made up for by firing every skipped rung at once).
+    const auto day = absl::ToInt64Microseconds(absl::Hours(24));
+    int64_t base = esc.opened_at_micros();
+    if (acknowledged) {
+      int current_after_days = 0;
+      for (const auto& rung : policy->rungs()) {
+        if (rung.level() <= esc.level()) current_after_days = rung.after_days();
+      }
+      base = std::max(base, esc.ack_due_micros() - current_after_days * day);
+    }
     Escalation climbing = esc;
     for (const auto& rung : policy->rungs()) {
       if (rung.level() <= climbing.level()) continue;
-      int64_t due = esc.opened_at_micros() +
-                    absl::ToInt64Microseconds(absl::Hours(24) * rung.after_days());
-      if (acknowledged) due = std::max(due, esc.ack_due_micros());
+      const int64_t due = base + rung.after_days() * day;
       if (now_us < due) break;
       Event e;
       auto* p = e.mutable_escalation_raised();
@@ -565,6 +575,13 @@ absl::StatusOr<std::vector<Event>> DecideAcknowledge(const State& state,
                                                      const duban::v1::AcknowledgeRequest& req,
                                                      absl::Time now) {
   ASSIGN_OR_RETURN(const Escalation* esc, RequireOpen(state, req.plan_id(), req.escalation_id()));
+  if (esc->state() == duban::v1::ACKNOWLEDGED &&
+      esc->ack_due_micros() > absl::ToUnixMicros(now)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "escalation ", esc->id(), " is acknowledged until ",
+        Date(absl::FromUnixMicros(esc->ack_due_micros())),
+        ": a new acknowledgement may follow only once that date has passed"));
+  }
   RETURN_IF_ERROR(CheckText("measures", req.measures(), {kMaxMeasuresBytes, true, true}));
   const int64_t now_us = absl::ToUnixMicros(now);
   if (req.due_micros() <= now_us ||

@@ -175,12 +175,23 @@ TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
   EXPECT_EQ(Open("overdue", 2, 2021)->level(), duban::v1::SUPERVISION);
   EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::URGING) << "paused by the acknowledgement";
   EXPECT_THAT(Recipients(supervision), ::testing::ElementsAre("agency:hrss", "supervisor"));
-  // After the due date it resumes: 督办 and 通报 are both overdue by then.
-  Tick(Cst(2022, 3, 11));
+  // After the due date the climb resumes with its spacing: 督办 7 days after
+  // the due date (not every skipped rung at once), 通报 16 days after that.
+  Tick(Cst(2022, 3, 11));  // (task 2's escalation reaches 通报 meanwhile)
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::URGING);
+  Tick(Cst(2022, 3, 17));
+  EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::SUPERVISION);
+  Tick(Cst(2022, 4, 2));
   EXPECT_EQ(Open("overdue", 3, 2021)->level(), duban::v1::CIRCULATION);
+  // It cannot be acknowledged again while a due date is ahead.
+  ack.set_due_micros(absl::ToUnixMicros(Cst(2022, 6, 1)));
+  Commit(*DecideAcknowledge(state_, ack, Cst(2022, 4, 3)));
+  ack.set_due_micros(absl::ToUnixMicros(Cst(2022, 9, 1)));
+  EXPECT_EQ(DecideAcknowledge(state_, ack, Cst(2022, 4, 4)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   // A late report clears task 2's by itself, recording the report.
   const uint64_t late = Report(2, 2021, "hrss");
-  auto cleared = Evaluate(state_, "test-plan", Cst(2022, 3, 12), late);
+  auto cleared = Evaluate(state_, "test-plan", Cst(2022, 4, 5), late);
   Commit(cleared);
   EXPECT_EQ(Open("overdue", 2, 2021), nullptr);
   const duban::v1::Escalation* closed = nullptr;

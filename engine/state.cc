@@ -255,6 +255,7 @@ absl::Status State::Apply(const Event& event) {
     }
   }
   seq_ = event.seq();
+  last_recorded_micros_ = std::max(last_recorded_micros_, event.recorded_at_micros());
   return absl::OkStatus();
 }
 

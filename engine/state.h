@@ -102,6 +102,8 @@ class State {
   const std::map<std::string, duban::v1::Webhook>& webhooks() const { return *webhooks_; }
   // The latest simulated time a ClockAdvanced event set (0: none).
   int64_t simulated_now_micros() const { return simulated_now_micros_; }
+  // The latest time any event was recorded at (0: none).
+  int64_t last_recorded_micros() const { return last_recorded_micros_; }
 
   // The plans that have a ruleset, in id order.
   std::vector<std::string> PlansWithRules() const;
@@ -125,6 +127,7 @@ class State {
 
   uint64_t seq_ = 0;
   int64_t simulated_now_micros_ = 0;
+  int64_t last_recorded_micros_ = 0;
   std::map<std::string, std::shared_ptr<PlanState>> plans_;
   std::shared_ptr<std::map<std::string, duban::v1::Webhook>> webhooks_ =
       std::make_shared<std::map<std::string, duban::v1::Webhook>>();

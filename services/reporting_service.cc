@@ -28,23 +28,6 @@ using grpc::ServerUnaryReactor;
 
 namespace {
 
-// An agency principal acts only within its own plan (a token is bound to the
-// plan it was issued for) and only if that plan lists it.
-absl::Status CheckAgencyInPlan(const Principal& who, const engine::State& state,
-                               const std::string& plan_id) {
-  if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
-  if (!who.plan_id.empty() && who.plan_id != plan_id) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        who.name(), "'s credential is for plan \"", who.plan_id, "\", not this one"));
-  }
-  const engine::PlanState* plan = state.FindPlan(plan_id);
-  if (plan != nullptr && plan->FindAgency(who.agency_id) == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(who.name(), " is not an agency of plan \"", plan_id, "\""));
-  }
-  return absl::OkStatus();
-}
-
 // The agency a write is for: an agency's credential reports for itself (the
 // request may repeat its id); admin must name the agency it reports for.
 absl::StatusOr<std::string> ReportingAgency(const Principal& who, const engine::State& state,

@@ -13,12 +13,31 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "engine/state.h"
 #include "engine/validate.h"
 #include "services/auth.h"
 #include "services/sequencer.h"
 #include "services/unary_call.h"
 
 namespace duban::services {
+
+// An agency principal acts only within its own plan (a token is bound to the
+// plan it was issued for) and only if that plan lists it.
+inline absl::Status CheckAgencyInPlan(const Principal& who, const engine::State& state,
+                               const std::string& plan_id) {
+  if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
+  if (!who.plan_id.empty() && who.plan_id != plan_id) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        who.name(), "'s credential is for plan \"", who.plan_id, "\", not this one"));
+  }
+  const engine::PlanState* plan = state.FindPlan(plan_id);
+  if (plan != nullptr && plan->FindAgency(who.agency_id) == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(who.name(), " is not an agency of plan \"", plan_id, "\""));
+  }
+  return absl::OkStatus();
+}
 
 // The authenticated, authorized caller, or the call finished with the error.
 template <typename Call>

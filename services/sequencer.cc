@@ -1,5 +1,6 @@
 #include "services/sequencer.h"
 
+#include <algorithm>
 #include <future>
 #include <set>
 #include <utility>
@@ -114,7 +115,7 @@ void Sequencer::Run() {
 // Decides every command of the group in order against a working state, then
 // writes all their events in one synced batch and answers them all.
 void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& deferred) {
-  const absl::Time now = clock_->Now();
+  const absl::Time group_now = clock_->Now();
   const std::shared_ptr<const engine::State> before = snapshot();
   engine::State working = *before;
   std::vector<storage::EventLog::CommandWrite> writes;
@@ -130,6 +131,10 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       }
       if (AnswerRepeat(cmd, fingerprint)) continue;
     }
+    // A simulated clock may have moved earlier in this group: never decide
+    // before the latest time the state has seen.
+    const absl::Time now =
+        std::max(group_now, absl::FromUnixMicros(working.simulated_now_micros()));
     absl::StatusOr<Events> events = cmd.decide(working, now);
     if (!events.ok()) {
       cmd.done(events.status());

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +186,14 @@ std::vector<storage::EventLog::OutboxEntry> WebhookOutbox(const engine::State& s
   if (state.webhooks().empty()) return out;
   for (const auto& e : events) {
     if (!e.has_notice_issued()) continue;
+    const std::string& to = e.notice_issued().notice().recipient();
+    if (std::none_of(state.webhooks().begin(), state.webhooks().end(), [&](const auto& hook) {
+          return !hook.second.removed() &&
+                 std::find(hook.second.recipients().begin(), hook.second.recipients().end(),
+                           to) != hook.second.recipients().end();
+        })) {
+      continue;  // no webhook wants it: no JSON to build
+    }
     const duban::v1::Notice notice = NoticeOf(e);
     std::string body;
     google::protobuf::util::JsonPrintOptions json;
@@ -279,7 +288,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   ASSIGN_OR_RETURN(s->log_, storage::EventLog::Open({.path = options.data_dir + "/log"}));
   // The dispatcher takes over the outbox before any new notice can be written.
-  ASSIGN_OR_RETURN(s->webhooks_, WebhookDispatcher::Start(s->log_.get(), options.webhooks));
+  WebhookDispatcher::Options webhook_options = options.webhooks;
+  webhook_options.still_wanted = [server = s.get()](const std::string& id) {
+    const std::shared_ptr<const engine::State> state = std::atomic_load(&server->latest_state_);
+    if (state == nullptr) return true;  // still starting: decided on a later attempt
+    auto it = state->webhooks().find(id);
+    return it != state->webhooks().end() && !it->second.removed();
+  };
+  ASSIGN_OR_RETURN(s->webhooks_, WebhookDispatcher::Start(s->log_.get(), webhook_options));
   Sequencer::Hooks hooks;
   hooks.derive = DeriveEscalations;
   hooks.outbox = WebhookOutbox;
@@ -290,6 +306,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         server->simulated_->Set(absl::FromUnixMicros(e.clock_advanced().now_micros()));
       }
     }
+    std::atomic_store(&server->latest_state_, server->sequencer_->snapshot());
     server->hub_.Publish(events);
     if (!outbox.empty()) server->webhooks_->Enqueue(outbox);
   };
@@ -299,10 +316,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                       server->MarkUnhealthy(why);
                                     },
                                     std::move(hooks)));
-  // A simulated clock resumes where the log left it.
-  if (s->simulated_ != nullptr && s->sequencer_->snapshot()->simulated_now_micros() >
-                                      absl::ToUnixMicros(s->simulated_->Now())) {
-    s->simulated_->Set(absl::FromUnixMicros(s->sequencer_->snapshot()->simulated_now_micros()));
+  std::atomic_store(&s->latest_state_, s->sequencer_->snapshot());
+  // A simulated clock resumes where the log left it: never before the last
+  // time it moved to, nor before the last event it recorded.
+  if (s->simulated_ != nullptr) {
+    const auto state = s->sequencer_->snapshot();
+    const int64_t resume = std::max({absl::ToUnixMicros(s->simulated_->Now()),
+                                     state->simulated_now_micros(), state->last_recorded_micros()});
+    s->simulated_->Set(absl::FromUnixMicros(resume));
   }
 
   s->admin_token_path_ = options.data_dir + "/admin.token";

@@ -80,6 +80,9 @@ class Server {
   std::unique_ptr<Clock> clock_;
   ManualClock* simulated_ = nullptr;  // clock_, when simulated
   NoticeHub hub_;
+  // The latest published state, for threads that must not touch the sequencer
+  // (the webhook workers); std::atomic_load/atomic_store only.
+  std::shared_ptr<const engine::State> latest_state_;
   std::unique_ptr<storage::EventLog> log_;
   std::unique_ptr<WebhookDispatcher> webhooks_;
   std::unique_ptr<Sequencer> sequencer_;

@@ -37,8 +37,10 @@ bool IsOpen(const v1::Escalation& e) {
 }
 
 // Supervisors, auditors and admin see every escalation; an agency the ones about it.
-absl::Status MaySee(const Principal& who, const engine::PlanState& plan, const v1::Escalation& e) {
+absl::Status MaySee(const Principal& who, const engine::State& state, const engine::PlanState& plan,
+                    const v1::Escalation& e) {
   if (who.kind != Principal::Kind::kAgency) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckAgencyInPlan(who, state, plan.plan.plan_id()));
   for (const auto& id : engine::ResponsibleAgencies(plan, e)) {
     if (id == who.agency_id) return absl::OkStatus();
   }
@@ -94,17 +96,22 @@ absl::Status MayWatch(const Principal& who, const std::string& recipient) {
 }
 
 // Streams a recipient's notices after a cursor: first those already in the
-// log, then live ones from the hub, each exactly once, in seq order. One
-// write in flight; the rest queue.
+// log, then live ones from the hub, each exactly once, in seq order. While
+// the log is being read, live notices wait aside; afterwards those newer
+// than the last one read follow. One write in flight; the rest queue.
 class NoticeStream : public grpc::ServerWriteReactor<v1::Notice> {
  public:
   NoticeStream(NoticeHub* hub, storage::EventLog* log, std::string recipient, uint64_t after)
-      : hub_(hub), recipient_(std::move(recipient)), sent_up_to_(after) {
+      : hub_(hub), recipient_(std::move(recipient)), queued_up_to_(after) {
     // Subscribe before reading the log, so nothing committed in between is missed.
     listener_ = hub_->Subscribe([this](const v1::Notice& n) {
       if (n.recipient() != recipient_) return;
       absl::MutexLock lock(&mu_);
-      Enqueue(n);
+      if (replaying_) {
+        live_.push_back(n);
+      } else {
+        Enqueue(n);
+      }
     });
     absl::Status read = log->Read(after + 1, 0, [this](const v1::Event& e) {
       if (e.has_notice_issued() && e.notice_issued().notice().recipient() == recipient_) {
@@ -114,29 +121,27 @@ class NoticeStream : public grpc::ServerWriteReactor<v1::Notice> {
       return true;
     });
     absl::MutexLock lock(&mu_);
+    replaying_ = false;
     if (!read.ok()) {
-      Finish(ToGrpcStatus(read));
-      finished_ = true;
+      End(ToGrpcStatus(read));
       return;
     }
-    WriteNext();
+    for (const v1::Notice& n : live_) Enqueue(n);  // those newer than the log read
+    live_.clear();
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    if (!ok) {
-      if (!finished_) Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broken"));
-      finished_ = true;
-      return;
-    }
+    if (!ok) return End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broken"));
+    if (cancelled_) return End(grpc::Status::CANCELLED);
     WriteNext();
   }
 
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
-    if (!finished_ && !writing_) Finish(grpc::Status::CANCELLED);
-    finished_ = true;
+    cancelled_ = true;
+    if (!writing_) End(grpc::Status::CANCELLED);  // else OnWriteDone ends it
   }
 
   void OnDone() override {
@@ -145,15 +150,22 @@ class NoticeStream : public grpc::ServerWriteReactor<v1::Notice> {
   }
 
  private:
+  // Finishes the RPC, once.
+  void End(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
   void Enqueue(const v1::Notice& n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (n.seq() <= queued_up_to_) return;  // already queued (log and hub overlap)
+    if (n.seq() <= queued_up_to_) return;  // already queued or before the cursor
     queued_up_to_ = n.seq();
     queue_.push_back(n);
     WriteNext();
   }
 
   void WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_ || queue_.empty()) return;
+    if (writing_ || finished_ || cancelled_ || queue_.empty()) return;
     current_ = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
@@ -164,11 +176,13 @@ class NoticeStream : public grpc::ServerWriteReactor<v1::Notice> {
   const std::string recipient_;
   int listener_ = 0;
   absl::Mutex mu_;
+  bool replaying_ ABSL_GUARDED_BY(mu_) = true;
+  std::vector<v1::Notice> live_ ABSL_GUARDED_BY(mu_);  // arrived while replaying
   std::deque<v1::Notice> queue_ ABSL_GUARDED_BY(mu_);
   v1::Notice current_ ABSL_GUARDED_BY(mu_);
-  uint64_t sent_up_to_;
-  uint64_t queued_up_to_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t queued_up_to_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -192,7 +206,7 @@ ServerUnaryReactor* SupervisionServiceImpl::PutRules(CallbackServerContext* ctx,
                                                      ByteBuffer* out) {
   return Serve<v1::PutRulesRequest, v1::RulesetVersion>(ctx, in, out, [this](auto* call) {
     const v1::PutRulesRequest req = call->request();
-    Write(sequencer_, call, "PutRules", Permission::kManagePlan,
+    Write(sequencer_, call, "PutRules", Permission::kSupervise,
           MakeCommand(
               [req](const engine::State& s) {
                 return engine::DecidePutRules(s, req.ruleset(), req.expected_version());
@@ -221,7 +235,7 @@ ServerUnaryReactor* SupervisionServiceImpl::Evaluate(CallbackServerContext* ctx,
     cmd.respond = [](const engine::State&, const Sequencer::Events& events) {
       return Counts(events).SerializeAsString();
     };
-    Write(sequencer_, call, "Evaluate", Permission::kManagePlan, std::move(cmd));
+    Write(sequencer_, call, "Evaluate", Permission::kSupervise, std::move(cmd));
   });
 }
 
@@ -250,7 +264,7 @@ ServerUnaryReactor* SupervisionServiceImpl::ListEscalations(CallbackServerContex
                  (r.level() != v1::LEVEL_UNSPECIFIED && e.level() != r.level()) ||
                  (r.task_number() != 0 && sub.task_number() != r.task_number()) ||
                  (r.indicator_number() != 0 && sub.indicator_number() != r.indicator_number()) ||
-                 (r.year() != 0 && sub.year() != r.year()) || !MaySee(who, *plan, e).ok()) {
+                 (r.year() != 0 && sub.year() != r.year()) || !MaySee(who, s, *plan, e).ok()) {
                continue;
              }
              if (!r.agency_id().empty()) {
@@ -277,7 +291,7 @@ ServerUnaryReactor* SupervisionServiceImpl::GetEscalation(CallbackServerContext*
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
            ASSIGN_OR_RETURN(const v1::Escalation* e,
                             engine::RequireEscalation(*plan, r.escalation_id()));
-           RETURN_IF_ERROR(MaySee(who, *plan, *e));
+           RETURN_IF_ERROR(MaySee(who, s, *plan, *e));
            *call->response() = *e;
            return absl::OkStatus();
          });
@@ -296,7 +310,7 @@ ServerUnaryReactor* SupervisionServiceImpl::Acknowledge(CallbackServerContext* c
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(*state, req.plan_id()));
       ASSIGN_OR_RETURN(const v1::Escalation* e,
                        engine::RequireEscalation(*plan, req.escalation_id()));
-      return MaySee(*who, *plan, *e);
+      return MaySee(*who, *state, *plan, *e);
     }();
     if (!may.ok()) return call->Finish(may);
     Sequencer::Command cmd;

@@ -323,6 +323,13 @@ void WebhookDispatcher::Run(Worker* worker) {
       key = front->first;
       delivery = front->second;  // a copy: the queue changes while we post
     }
+    if (options_.still_wanted && !options_.still_wanted(delivery.webhook_id())) {
+      log_->DeleteOutbox(key).IgnoreError();  // a removed webhook: nothing more to send
+      absl::MutexLock lock(&mu_);
+      --stats_.pending;
+      worker->queue.erase(key);
+      continue;
+    }
 
     const HttpClient::Response response = worker->http.Post(
         delivery.url(), delivery.notice_id(), delivery.body_json());

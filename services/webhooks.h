@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ class WebhookDispatcher {
     absl::Duration max_backoff = absl::Minutes(5);
     absl::Duration request_timeout = absl::Seconds(10);
     absl::Duration connect_timeout = absl::Seconds(5);
+    // Whether a webhook still exists; deliveries to one that does not are
+    // dropped from the outbox instead of being sent. Unset: always.
+    std::function<bool(const std::string& webhook_id)> still_wanted;
   };
 
   struct Stats {

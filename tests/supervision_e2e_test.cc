@@ -233,6 +233,19 @@ TEST_F(SupervisionE2ETest, TheAnnualCycle) {
   EXPECT_EQ(jobs.severity(), v1::WARNING);
   EXPECT_EQ(Find("annual-report-overdue", 20, 0, 2021).id(), "") << "not before the deadline";
 
+  // A supervisor's watcher follows live from here on (it began before the
+  // reminders below, so it reads history and live notices at once).
+  std::vector<uint64_t> live_seqs;
+  std::atomic<bool> live_done{false};
+  std::thread live([&] {
+    while (!live_done) {
+      const uint64_t after = live_seqs.empty() ? 0 : live_seqs.back();
+      for (const auto& n : Watch("supervisor", after, 100000, std::chrono::milliseconds(300))) {
+        live_seqs.push_back(n.seq());
+      }
+    }
+  });
+
   // The deadline passes: reminders.
   AdvanceTo(2022, 2, 1);
   v1::Escalation t20 = Find("annual-report-overdue", 20, 0, 2021);
@@ -286,6 +299,11 @@ TEST_F(SupervisionE2ETest, TheAnnualCycle) {
   EXPECT_EQ(resumed, whole);
   EXPECT_TRUE(std::is_sorted(whole.begin(), whole.end()));
 
+  // The live watcher saw exactly what the log holds, while it was being written.
+  live_done = true;
+  live.join();
+  EXPECT_EQ(live_seqs, whole);
+
   // Restart in the middle: nothing lost, no notice repeated, the clock where it was.
   const auto before_restart = whole;
   ASSERT_EQ(server_->Stop(), 0);
@@ -313,9 +331,12 @@ TEST_F(SupervisionE2ETest, TheAnnualCycle) {
   for (const auto& t : full.timeline()) whats.push_back(t.what());
   EXPECT_THAT(whats, ::testing::ElementsAre("opened", "raised to 催办", "raised to 督办", "cleared"));
 
-  // After the due date, task 20 climbs again.
+  // After the due date (15 March) task 20 climbs again, keeping the ladder's
+  // spacing: 督办 a week later, not every skipped rung at once.
   AdvanceTo(2022, 3, 16);
-  EXPECT_EQ(Find("annual-report-overdue", 20, 0, 2021).level(), v1::CIRCULATION);
+  EXPECT_EQ(Find("annual-report-overdue", 20, 0, 2021).level(), v1::URGING);
+  AdvanceTo(2022, 3, 23);
+  EXPECT_EQ(Find("annual-report-overdue", 20, 0, 2021).level(), v1::SUPERVISION);
 
   // The webhook receiver got every supervisor notice, once each, after failing twice.
   std::set<std::string> expected;
@@ -369,7 +390,19 @@ TEST_F(SupervisionE2ETest, RulesAreDataWithVersions) {
   put.set_expected_version(1);
   ASSERT_TRUE(supervision_->PutRules(server_->Context().get(), put, &out).ok());
   EXPECT_EQ(out.version(), 2u);
-  // A supervisor may read but not replace them; the system clock cannot be moved.
+  // Supervisors tune the rules; agencies may not.
+  const std::string supervisor = Issue("supervisor");
+  const std::string agency = Issue("agency:qh-edu");
+  put.set_request_id("put-by-supervisor");
+  put.mutable_ruleset()->mutable_rules(0)->mutable_deadline()->set_day(20);
+  put.set_expected_version(2);
+  ASSERT_TRUE(supervision_->PutRules(server_->Context(supervisor).get(), put, &out).ok());
+  EXPECT_EQ(out.version(), 3u);
+  put.set_request_id("put-by-agency");
+  put.set_expected_version(3);
+  EXPECT_EQ(supervision_->PutRules(server_->Context(agency).get(), put, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The clock does not go backwards.
   v1::AdvanceClockRequest adv;
   adv.set_request_id("adv");
   adv.set_to_micros(CstMicros(2021, 1, 1));
