@@ -62,14 +62,7 @@ class ReportingTest : public ::testing::Test {
 
   duban::v1::SubmitProgressRequest Progress(int task, int year, const std::string& agency,
                                             duban::v1::ProgressStatus status = duban::v1::ON_TRACK) {
-    duban::v1::SubmitProgressRequest r;
-    r.set_plan_id("test-plan");
-    r.set_task_number(task);
-    r.set_year(year);
-    r.set_agency_id(agency);
-    r.set_status(status);
-    r.set_summary("按计划推进");
-    return r;
+    return testing::ProgressRequest(task, year, agency, status);
   }
 
   absl::Status Report(const duban::v1::SubmitProgressRequest& r) {
@@ -80,13 +73,7 @@ class ReportingTest : public ::testing::Test {
   }
 
   absl::Status Value(int indicator, int year, double value, const std::string& agency = "hrss") {
-    duban::v1::SubmitIndicatorValueRequest r;
-    r.set_plan_id("test-plan");
-    r.set_indicator_number(indicator);
-    r.set_year(year);
-    r.set_value(value);
-    r.set_agency_id(agency);
-    auto events = DecideSubmitIndicatorValue(state_, r);
+    auto events = DecideSubmitIndicatorValue(state_, testing::ValueRequest(indicator, year, value, agency));
     if (!events.ok()) return events.status();
     Commit(*events);
     return absl::OkStatus();

@@ -75,26 +75,13 @@ class RulesTest : public ::testing::Test {
 
   uint64_t Report(int task, int year, const std::string& agency,
                   duban::v1::ProgressStatus status = duban::v1::ON_TRACK) {
-    duban::v1::SubmitProgressRequest r;
-    r.set_plan_id("test-plan");
-    r.set_task_number(task);
-    r.set_year(year);
-    r.set_agency_id(agency);
-    r.set_status(status);
-    r.set_summary("进展");
-    auto events = DecideSubmitProgress(state_, r);
+    auto events = DecideSubmitProgress(state_, testing::ProgressRequest(task, year, agency, status));
     EXPECT_TRUE(events.ok()) << events.status();
     return Commit(*events);
   }
 
   uint64_t Value(int indicator, int year, double value, const std::string& agency) {
-    duban::v1::SubmitIndicatorValueRequest r;
-    r.set_plan_id("test-plan");
-    r.set_indicator_number(indicator);
-    r.set_year(year);
-    r.set_value(value);
-    r.set_agency_id(agency);
-    auto events = DecideSubmitIndicatorValue(state_, r);
+    auto events = DecideSubmitIndicatorValue(state_, testing::ValueRequest(indicator, year, value, agency));
     EXPECT_TRUE(events.ok()) << events.status();
     return Commit(*events);
   }

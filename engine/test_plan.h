@@ -5,7 +5,10 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <string>
+
 #include "duban/v1/plan.pb.h"
+#include "duban/v1/reporting.pb.h"
 
 namespace duban::engine::testing {
 
@@ -58,6 +61,32 @@ inline duban::v1::PlanDocument TestPlan() {
   )pb", &doc);
   if (!ok) doc.Clear();
   return doc;
+}
+
+// A progress report request for the test plan.
+inline duban::v1::SubmitProgressRequest ProgressRequest(
+    int task, int year, const std::string& agency,
+    duban::v1::ProgressStatus status = duban::v1::ON_TRACK, const std::string& summary = "按计划推进") {
+  duban::v1::SubmitProgressRequest r;
+  r.set_plan_id("test-plan");
+  r.set_task_number(task);
+  r.set_year(year);
+  r.set_agency_id(agency);
+  r.set_status(status);
+  r.set_summary(summary);
+  return r;
+}
+
+// An indicator value request for the test plan.
+inline duban::v1::SubmitIndicatorValueRequest ValueRequest(int indicator, int year, double value,
+                                                          const std::string& agency) {
+  duban::v1::SubmitIndicatorValueRequest r;
+  r.set_plan_id("test-plan");
+  r.set_indicator_number(indicator);
+  r.set_year(year);
+  r.set_value(value);
+  r.set_agency_id(agency);
+  return r;
 }
 
 }  // namespace duban::engine::testing

@@ -13,6 +13,7 @@
 #include "engine/commands.h"
 #include "engine/test_plan.h"
 #include "services/assignment_service.h"
+#include "storage/testing/temp_dir.h"
 
 namespace duban::services {
 namespace {
@@ -22,9 +23,6 @@ using ::testing::HasSubstr;
 class SequencerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/duban-seq-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     Open();
     Sequencer::Command import = ImportPlanCommand(engine::testing::TestPlan(), {});
     import.principal = "system";
@@ -33,12 +31,11 @@ class SequencerTest : public ::testing::Test {
   void TearDown() override {
     seq_.reset();
     log_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Open() {
     seq_.reset();
     log_.reset();
-    auto log = storage::EventLog::Open({.path = dir_});
+    auto log = storage::EventLog::Open({.path = dir_.path() + "/log"});
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     auto seq = Sequencer::Start(log_.get(), &clock_);
@@ -69,7 +66,7 @@ class SequencerTest : public ::testing::Test {
     return cmd;
   }
 
-  std::string dir_;
+  storage::testing::TempDir dir_;
   ManualClock clock_{absl::FromCivil(absl::CivilSecond(2022, 1, 1, 0, 0, 0), absl::UTCTimeZone())};
   std::unique_ptr<storage::EventLog> log_;
   std::unique_ptr<Sequencer> seq_;

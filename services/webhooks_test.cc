@@ -34,6 +34,7 @@
 #include "duban/v1/supervision.pb.h"
 #include "gtest/gtest.h"
 #include "storage/event_log.h"
+#include "storage/testing/temp_dir.h"
 
 namespace duban::services {
 namespace {
@@ -262,26 +263,10 @@ class Receiver {
 
 // --- The log and the notices ------------------------------------------------
 
-class TempDir {
+// The shared test folder, with the log's place in it.
+class TempDir : public storage::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "duban_webhooks_XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp(" << tmpl << "): " << std::strerror(errno);
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string db() const { return path_ + "/log"; }
-
- private:
-  std::string path_;
+  std::string db() const { return path() + "/log"; }
 };
 
 std::unique_ptr<EventLog> OpenLog(const TempDir& dir) {

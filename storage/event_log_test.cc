@@ -4,6 +4,7 @@
 // writer, the outbox (atomic with events, ordered, deletable concurrently
 // with appends), and acknowledged appends surviving a SIGKILL of the writer.
 #include "storage/event_log.h"
+#include "storage/testing/temp_dir.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -53,28 +54,10 @@ using ::testing::HasSubstr;
 
 const std::string kZeroHash(kHashSize, '\0');
 
-// A fresh directory under the test temp dir, removed with its contents.
-class TempDir {
+// The shared test folder, with the log's place in it.
+class TempDir : public storage::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "duban_event_log_XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp(" << tmpl << "): " << std::strerror(errno);
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string db() const { return path_ + "/log"; }
-
- private:
-  std::string path_;
+  std::string db() const { return path() + "/log"; }
 };
 
 EventLog::Options LogOptions(const std::string& path, bool sync = true) {

@@ -17,17 +17,6 @@
 
 namespace duban::testing {
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/duban-e2e-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) std::abort();
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string ReadFileOrDie(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in.good()) << "cannot read " << path;

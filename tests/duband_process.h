@@ -17,18 +17,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "storage/testing/temp_dir.h"
+
 namespace duban::testing {
 
-// A fresh folder under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = storage::testing::TempDir;
 
 struct CommandResult {
   int exit_code = -1;  // 128+N when killed by signal N
