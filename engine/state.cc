@@ -207,6 +207,13 @@ absl::Status State::Apply(const Event& event) {
       c.id_by_hash[p.token_sha256()] = p.credential_id();
       break;
     }
+    case Event::kCheckpointMade:
+      if (event.checkpoint_made().tree_size() >= event.seq()) {
+        return Misfit(event, "a checkpoint covers only events before it");
+      }
+      latest_checkpoint_ = event.checkpoint_made();
+      latest_checkpoint_seq_ = event.seq();
+      break;
     case Event::kClockAdvanced:
       if (event.clock_advanced().now_micros() < simulated_now_micros_) {
         return Misfit(event, "the simulated clock moved backwards");

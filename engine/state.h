@@ -102,6 +102,9 @@ class State {
   const std::map<std::string, duban::v1::Webhook>& webhooks() const { return *webhooks_; }
   // The latest simulated time a ClockAdvanced event set (0: none).
   int64_t simulated_now_micros() const { return simulated_now_micros_; }
+  // The latest signed checkpoint kept in the log (and the seq of its event).
+  const duban::v1::CheckpointMade& latest_checkpoint() const { return latest_checkpoint_; }
+  uint64_t latest_checkpoint_seq() const { return latest_checkpoint_seq_; }
   // The latest time any event was recorded at (0: none).
   int64_t last_recorded_micros() const { return last_recorded_micros_; }
 
@@ -128,6 +131,8 @@ class State {
   uint64_t seq_ = 0;
   int64_t simulated_now_micros_ = 0;
   int64_t last_recorded_micros_ = 0;
+  duban::v1::CheckpointMade latest_checkpoint_;
+  uint64_t latest_checkpoint_seq_ = 0;
   std::map<std::string, std::shared_ptr<PlanState>> plans_;
   std::shared_ptr<std::map<std::string, duban::v1::Webhook>> webhooks_ =
       std::make_shared<std::map<std::string, duban::v1::Webhook>>();
