@@ -65,6 +65,10 @@ absl::Status Authorize(const Principal& principal, Permission permission) {
       if (admin || principal.kind == Kind::kAgency) return absl::OkStatus();
       needs = "an agency's credential (supervisors and auditors do not report)";
       break;
+    case Permission::kAudit:
+      if (principal.kind != Kind::kAgency) return absl::OkStatus();
+      needs = "an auditor's, supervisor's or admin credential";
+      break;
     case Permission::kSupervise:
       if (admin || principal.kind == Kind::kSupervisor) return absl::OkStatus();
       needs = "a supervisor's credential";

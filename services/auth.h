@@ -45,6 +45,7 @@ enum class Permission {
   kReport,             // submit progress and indicator values: agencies, admin on their behalf
   kSupervise,          // resolve escalations: supervisors, admin
   kAcknowledge,        // acknowledge escalations: agencies (their own), admin
+  kAudit,              // read the log, states, proofs: auditors, supervisors, admin
 };
 
 absl::Status Authorize(const Principal& principal, Permission permission);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   std::string simulated_clock;
   double tick_seconds = 60;
   double webhook_backoff_seconds = 1;
+  double checkpoint_seconds = 3600;
 
   CLI::App app{"duband: the duban supervision server"};
   app.add_option("--listen", options.listen, "HOST:PORT to serve gRPC on (port 0: any free port)")
@@ -65,7 +66,12 @@ int main(int argc, char** argv) {
                  "up to 5 minutes)")
       ->check(CLI::Range(0.001, 300.0))
       ->capture_default_str();
+  app.add_option("--checkpoint_seconds,--checkpoint-seconds", checkpoint_seconds,
+                 "on the system clock, sign a checkpoint of the log this often when it grew")
+      ->check(CLI::Range(1.0, 86400.0 * 30))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.webhooks.initial_backoff = absl::Seconds(webhook_backoff_seconds);
   if (no_import) {
     options.import_plan.clear();

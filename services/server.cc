@@ -343,6 +343,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   s->reporting_ = std::make_unique<ReportingServiceImpl>(s->sequencer_.get(),
                                                          options.indicator_tolerance);
   s->admin_ = std::make_unique<AdminServiceImpl>(s->sequencer_.get());
+  ASSIGN_OR_RETURN(s->authority_, LogAuthority::Open(options.data_dir, s->log_.get()));
+  s->audit_ = std::make_unique<AuditServiceImpl>(s->sequencer_.get(), s->authority_.get());
   s->supervision_ = std::make_unique<SupervisionServiceImpl>(
       s->sequencer_.get(), s->log_.get(), &s->hub_, s->clock_.get(), s->simulated_ != nullptr);
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
@@ -354,6 +356,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(s->reporting_.get());
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->supervision_.get());
+  builder.RegisterService(s->audit_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
@@ -364,8 +367,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = absl::StrCat(host, ":", s->port_);
   if (s->simulated_ == nullptr && options.tick_interval > absl::ZeroDuration()) {
-    s->ticker_ = std::thread([server = s.get(), every = options.tick_interval] {
-      server->Tick(every);
+    s->ticker_ = std::thread([server = s.get(), every = options.tick_interval,
+                              checkpoints = options.checkpoint_interval] {
+      server->Tick(every, checkpoints);
     });
   }
   if (!options.port_file.empty()) {
@@ -382,7 +386,8 @@ void Server::MarkUnhealthy(const absl::Status& why) {
   if (grpc::Server* g = serving_.load()) g->GetHealthCheckService()->SetServingStatus(false);
 }
 
-void Server::Tick(absl::Duration every) {
+void Server::Tick(absl::Duration every, absl::Duration checkpoint_every) {
+  absl::Time last_checkpoint = absl::Now();
   while (true) {
     {
       absl::MutexLock lock(&ticker_mu_);
@@ -399,6 +404,14 @@ void Server::Tick(absl::Duration every) {
     tick.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
     tick.done = [](absl::StatusOr<std::string>) {};
     sequencer_->Submit(std::move(tick));
+    if (absl::Now() - last_checkpoint >= checkpoint_every) {
+      last_checkpoint = absl::Now();
+      Sequencer::Command cp = authority_->MakeCheckpointCommand();
+      cp.done = [](absl::StatusOr<std::string> r) {
+        if (!r.ok()) spdlog::warn("checkpoint: {}", std::string(r.status().message()));
+      };
+      sequencer_->Submit(std::move(cp));
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "engine/reporting.h"
 #include "services/admin_service.h"
+#include "services/audit_service.h"
 #include "services/assignment_service.h"
 #include "services/notice_hub.h"
 #include "services/reporting_service.h"
@@ -55,6 +56,9 @@ struct ServerOptions {
   // How often the rules are evaluated on the system clock (0: never).
   absl::Duration tick_interval = absl::Seconds(60);
   WebhookDispatcher::Options webhooks;
+  // How often a signed checkpoint of the log is made when it has grown
+  // (system clock; on demand: AuditService.GetCheckpoint with make_new).
+  absl::Duration checkpoint_interval = absl::Hours(1);
 };
 
 class Server {
@@ -75,7 +79,7 @@ class Server {
   Server() = default;
   // After a failed log write: health answers NOT_SERVING from then on.
   void MarkUnhealthy(const absl::Status& why);
-  void Tick(absl::Duration every);
+  void Tick(absl::Duration every, absl::Duration checkpoint_every);
 
   std::unique_ptr<Clock> clock_;
   ManualClock* simulated_ = nullptr;  // clock_, when simulated
@@ -90,6 +94,8 @@ class Server {
   std::unique_ptr<ReportingServiceImpl> reporting_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<SupervisionServiceImpl> supervision_;
+  std::unique_ptr<LogAuthority> authority_;
+  std::unique_ptr<AuditServiceImpl> audit_;
   // The tick: evaluates the rules periodically on the system clock.
   std::thread ticker_;
   absl::Mutex ticker_mu_;
