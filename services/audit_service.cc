@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <set>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
+#include "engine/rules.h"
 #include "engine/state.h"
 #include "services/grpc_status.h"
 #include "services/rpc.h"
@@ -446,6 +448,57 @@ ServerUnaryReactor* AuditServiceImpl::GetConsistencyProof(CallbackServerContext*
            p->set_new_root(new_root);
            for (auto& h : proof) p->add_hashes(std::move(h));
            return absl::OkStatus();
+         });
+  });
+}
+
+ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* ctx,
+                                                        const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<v1::ExplainEscalationRequest, v1::Explanation>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, Permission::kAudit,
+         [this, call](const engine::State& s, const Principal&) -> absl::Status {
+           const auto& r = call->request();
+           ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
+           ASSIGN_OR_RETURN(const v1::Escalation* esc,
+                            engine::RequireEscalation(*plan, r.escalation_id()));
+           v1::Explanation* x = call->response();
+           *x->mutable_escalation() = *esc;
+           x->set_ruleset_version(esc->ruleset_version());
+           x->set_evaluated_at_micros(esc->opened_at_micros());
+           std::set<uint64_t> facts(esc->fact_seqs().begin(), esc->fact_seqs().end());
+           std::set<uint64_t> causes;
+           for (const auto& t : esc->timeline()) {
+             if (t.cause_seq() != 0) causes.insert(t.cause_seq());
+           }
+           storage::EventLog* log = authority_->log();
+           auto audit_event = [log](const v1::Event& e) -> absl::StatusOr<v1::AuditEvent> {
+             v1::AuditEvent a;
+             *a.mutable_event() = e;
+             ASSIGN_OR_RETURN(std::string hash, log->EventHash(e.seq()));
+             a.set_hash(hash);
+             return a;
+           };
+           absl::Status status;
+           RETURN_IF_ERROR(log->Read(1, s.seq(), [&](const v1::Event& e) {
+             if (e.plan_id() == r.plan_id() && e.has_ruleset_put() &&
+                 e.ruleset_put().version() == esc->ruleset_version()) {
+               x->set_ruleset_seq(e.seq());
+               for (const auto& rule : e.ruleset_put().ruleset().rules()) {
+                 if (rule.id() == esc->subject().rule_id()) *x->mutable_rule() = rule;
+               }
+             }
+             for (auto* wanted : {&facts, &causes}) {
+               if (!wanted->count(e.seq())) continue;
+               absl::StatusOr<v1::AuditEvent> a = audit_event(e);
+               if (!a.ok()) {
+                 status = a.status();
+                 return false;
+               }
+               *(wanted == &facts ? x->add_facts() : x->add_causes()) = *std::move(a);
+             }
+             return true;
+           }));
+           return status;
          });
   });
 }

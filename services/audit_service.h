@@ -45,13 +45,14 @@ class LogAuthority {
   std::unique_ptr<storage::MerkleTree> tree_;
 };
 
-using RawAuditService = duban::v1::AuditService::WithCallbackMethod_ReadEvents<
+using RawAuditService = duban::v1::AuditService::WithRawCallbackMethod_ExplainEscalation<
+    duban::v1::AuditService::WithCallbackMethod_ReadEvents<
     duban::v1::AuditService::WithRawCallbackMethod_GetStateAt<
         duban::v1::AuditService::WithRawCallbackMethod_VerifyLog<
             duban::v1::AuditService::WithRawCallbackMethod_GetCheckpoint<
                 duban::v1::AuditService::WithRawCallbackMethod_GetInclusionProof<
                     duban::v1::AuditService::WithRawCallbackMethod_GetConsistencyProof<
-                        duban::v1::AuditService::Service>>>>>>;
+                        duban::v1::AuditService::Service>>>>>>>;
 
 class AuditServiceImpl final : public RawAuditService {
  public:
@@ -65,6 +66,7 @@ class AuditServiceImpl final : public RawAuditService {
   DUBAN_RAW_UNARY_METHOD(GetCheckpoint)
   DUBAN_RAW_UNARY_METHOD(GetInclusionProof)
   DUBAN_RAW_UNARY_METHOD(GetConsistencyProof)
+  DUBAN_RAW_UNARY_METHOD(ExplainEscalation)
 
  private:
   Sequencer* const sequencer_;

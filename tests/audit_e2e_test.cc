@@ -158,6 +158,22 @@ TEST_F(AuditE2ETest, StateAtRecordedSeqsIsWhatTheLiveServerAnswered) {
   ASSERT_TRUE(audit_->GetStateAt(server_->Context().get(), req, &then).ok());
   EXPECT_EQ(at_risk(then).state(), v1::CLEARED);
   EXPECT_EQ(then.reports_size(), 2);
+
+  // Why it happened: the rule, the ruleset version, the report it rested on,
+  // and what cleared it.
+  v1::ExplainEscalationRequest explain;
+  explain.set_plan_id(kPlan);
+  explain.set_escalation_id(at_risk(then).id());
+  v1::Explanation why;
+  ASSERT_TRUE(audit_->ExplainEscalation(server_->Context().get(), explain, &why).ok());
+  EXPECT_EQ(why.rule().id(), "task-at-risk");
+  EXPECT_EQ(why.rule().kind(), v1::TASK_AT_RISK);
+  EXPECT_EQ(why.ruleset_version(), 1u);
+  EXPECT_GT(why.ruleset_seq(), 0u);
+  ASSERT_EQ(why.facts_size(), 1);
+  EXPECT_EQ(why.facts(0).event().progress_reported().report().status(), v1::BEHIND);
+  ASSERT_EQ(why.causes_size(), 2);  // the BEHIND report opened it, the revision cleared it
+  EXPECT_EQ(why.causes(1).event().progress_reported().report().status(), v1::ON_TRACK);
 }
 
 TEST_F(AuditE2ETest, ReadEventsFiltersAndResumes) {
