@@ -362,6 +362,95 @@ absl::Status SupervisionClient::WatchResuming(const std::string& recipient,
   }
 }
 
+absl::Status AuditClient::ReadEvents(const v1::ReadEventsRequest& request,
+                                     const AuditEventHandler& on_event) const {
+  grpc::ClientContext context;
+  settings().ApplyMetadata(&context);  // no deadline: as long as it takes
+  std::unique_ptr<grpc::ClientReaderInterface<v1::AuditEvent>> reader =
+      stub().ReadEvents(&context, request);
+  v1::AuditEvent event;
+  absl::Status handled = absl::OkStatus();
+  while (reader->Read(&event)) {
+    handled = on_event(event);
+    if (!handled.ok()) {
+      context.TryCancel();
+      while (reader->Read(&event)) {
+      }  // drain what is in flight
+      break;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (!handled.ok()) return handled;
+  return FromGrpcStatus(status);
+}
+
+absl::Status AuditClient::ReadEventsResuming(
+    v1::ReadEventsRequest request, const AuditEventHandler& on_event,
+    const ReadResumeOptions& options) const {
+  uint64_t last_seq = 0;
+  absl::Status handled = absl::OkStatus();
+  std::chrono::milliseconds backoff = options.initial_backoff;
+  int attempts = 0;
+  while (true) {
+    bool delivered = false;
+    const absl::Status status =
+        ReadEvents(request, [&](const v1::AuditEvent& event) {
+          if (event.event().seq() <= last_seq) {
+            return absl::OkStatus();  // handled before the reconnect
+          }
+          handled = on_event(event);
+          if (handled.ok()) {
+            last_seq = event.event().seq();
+            delivered = true;
+          }
+          return handled;
+        });
+    if (!handled.ok()) return handled;
+    if (status.ok() || !IsResumable(status)) return status;
+    if (request.to_seq() != 0 && last_seq >= request.to_seq()) {
+      return absl::OkStatus();  // everything asked for arrived
+    }
+    if (delivered) {
+      attempts = 0;
+      backoff = options.initial_backoff;
+    }
+    if (attempts >= options.max_attempts) return status;
+    ++attempts;
+    if (last_seq != 0) request.set_from_seq(last_seq + 1);
+    if (options.on_retry) {
+      options.on_retry(status, backoff,
+                       std::max<uint64_t>(request.from_seq(), 1));
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options.max_backoff);
+  }
+}
+
+absl::StatusOr<v1::StateAt> AuditClient::GetStateAt(
+    const v1::GetStateAtRequest& request) const {
+  return Call(&Stub::GetStateAt, request);
+}
+
+absl::StatusOr<v1::VerifyLogResponse> AuditClient::VerifyLog(
+    const v1::VerifyLogRequest& request) const {
+  return Call(&Stub::VerifyLog, request);
+}
+
+absl::StatusOr<v1::SignedCheckpoint> AuditClient::GetCheckpoint(
+    const v1::GetCheckpointRequest& request) const {
+  return Call(&Stub::GetCheckpoint, request);
+}
+
+absl::StatusOr<v1::InclusionProof> AuditClient::GetInclusionProof(
+    const v1::GetInclusionProofRequest& request) const {
+  return Call(&Stub::GetInclusionProof, request);
+}
+
+absl::StatusOr<v1::ConsistencyProof> AuditClient::GetConsistencyProof(
+    const v1::GetConsistencyProofRequest& request) const {
+  return Call(&Stub::GetConsistencyProof, request);
+}
+
 namespace {
 
 constexpr size_t kMaxHints = 8;

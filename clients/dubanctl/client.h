@@ -1,6 +1,6 @@
 // Clients of duban's services behind absl::StatusOr: AssignmentClient,
-// ReportingClient, AdminClient and SupervisionClient, all built on one
-// StubClient template that owns the per-call metadata and deadline.
+// ReportingClient, AdminClient, SupervisionClient and AuditClient, all built
+// on one StubClient template that owns the per-call metadata and deadline.
 //
 //   ChannelOptions options;
 //   options.address = "127.0.0.1:50051";
@@ -44,6 +44,8 @@
 #include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.grpc.pb.h"
 #include "duban/v1/assignment.pb.h"
+#include "duban/v1/audit.grpc.pb.h"
+#include "duban/v1/audit.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "duban/v1/reporting.pb.h"
@@ -296,6 +298,59 @@ class SupervisionClient : public StubClient<v1::SupervisionService> {
 
 // Whether a watch ending with `status` may be resumed by reconnecting.
 bool IsResumable(const absl::Status& status);
+
+// Called for each event ReadEvents streams, on the calling thread; an error
+// ends the stream (it is cancelled) and is what ReadEvents returns.
+using AuditEventHandler = std::function<absl::Status(const v1::AuditEvent&)>;
+
+// How ReadEventsResuming reconnects after a dropped stream.
+struct ReadResumeOptions {
+  // Give up after this many reconnects in a row without an event.
+  int max_attempts = 5;
+  // The first wait, doubled after each attempt without an event, up to
+  // `max_backoff`.
+  std::chrono::milliseconds initial_backoff{1000};
+  std::chrono::milliseconds max_backoff{30000};
+  // Called before each wait: why the stream ended, the wait, and the seq it
+  // resumes from.
+  std::function<void(const absl::Status& why, std::chrono::milliseconds wait,
+                     uint64_t from_seq)>
+      on_retry;
+};
+
+// duban.v1.AuditService: the log replayed, the state at a moment, the log
+// verified, signed checkpoints and Merkle proofs. Unary calls carry the
+// settings' deadline (GetStateAt and VerifyLog read much of the log: give the
+// client a generous timeout); ReadEvents has none.
+class AuditClient : public StubClient<v1::AuditService> {
+ public:
+  using StubClient::StubClient;
+
+  // Streams the events `request` selects to `on_event`, in seq order, until
+  // the server ends the stream. OK when it ended well; the handler's error
+  // when the handler stopped it; else the stream's error.
+  absl::Status ReadEvents(const v1::ReadEventsRequest& request,
+                          const AuditEventHandler& on_event) const;
+
+  // ReadEvents, reconnecting after a stream that fails with a resumable
+  // error (IsResumable) from the seq after the last one handled, so that
+  // each event is handled once. `request.to_seq` 0 reads, after a
+  // reconnect, to the head at that time.
+  absl::Status ReadEventsResuming(v1::ReadEventsRequest request,
+                                  const AuditEventHandler& on_event,
+                                  const ReadResumeOptions& options) const;
+
+  absl::StatusOr<v1::StateAt> GetStateAt(
+      const v1::GetStateAtRequest& request) const;
+  absl::StatusOr<v1::VerifyLogResponse> VerifyLog(
+      const v1::VerifyLogRequest& request) const;
+  absl::StatusOr<v1::SignedCheckpoint> GetCheckpoint(
+      const v1::GetCheckpointRequest& request) const;
+  absl::StatusOr<v1::InclusionProof> GetInclusionProof(
+      const v1::GetInclusionProofRequest& request) const;
+  absl::StatusOr<v1::ConsistencyProof> GetConsistencyProof(
+      const v1::GetConsistencyProofRequest& request) const;
+};
 
 // The id of the agency `ref` names in `agencies`: its id, full name,
 // short_name or one of its aliases, matched exactly (surrounding whitespace

@@ -1,5 +1,5 @@
 // dubanctl: the command-line client of duban's AssignmentService,
-// ReportingService, AdminService and SupervisionService.
+// ReportingService, AdminService, SupervisionService and AuditService.
 //
 //   dubanctl --token-file ./data/admin.token tasks list --agency 省教育厅
 //   dubanctl matrix --role lead
@@ -13,10 +13,15 @@
 //   2022-03-15 dubanctl --token-file supervisor.token watch --recipient
 //   supervisor dubanctl clock advance --by 30d dubanctl demo      # against
 //   duband --simulated_clock=...
+//   dubanctl audit replay --task 18 --since 2022-01-01
+//   dubanctl audit checkpoint --new --out cp.json
+//   dubanctl audit verify-offline --checkpoint cp.json --public-key key.pem
+//       --export log.jsonl
 //
 // Run `dubanctl --help` for the commands. Exit status: 0 on success, 1 when
 // a call or a local file fails ("dubanctl: <CODE>: <message>" on stderr),
 // 2 on a usage error.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -38,17 +43,21 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "clients/dubanctl/audit.h"
 #include "clients/dubanctl/client.h"
 #include "clients/dubanctl/demo.h"
 #include "clients/dubanctl/format.h"
 #include "clients/dubanctl/token.h"
 #include "duban/v1/admin.pb.h"
 #include "duban/v1/assignment.pb.h"
+#include "duban/v1/audit.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
 #include "duban/v1/supervision.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
+#include "unistd.h"
 
 namespace duban::clients {
 namespace {
@@ -70,6 +79,7 @@ struct GlobalOptions {
   bool json = false;
   std::string request_id;
   double timeout_seconds = 30;
+  bool timeout_given = false;  // by --timeout
   // TLS: on when a root file or a client certificate is given.
   std::string tls_ca;    // root certificates (PEM file)
   std::string tls_cert;  // client certificate chain (PEM file): mutual TLS
@@ -187,6 +197,35 @@ struct WatchOptions {
 struct DemoCommandOptions {
   double speed = 1;
   std::string rules_file;
+};
+
+struct ReplayOptions {
+  uint64_t from_seq = 0;
+  uint64_t to_seq = 0;
+  std::string since;  // a CST date or time, validated by ParseCstTime
+  std::string until;
+  bool plan_filter = false;
+  int task = 0;
+  std::string agency;
+  std::vector<std::string> types;
+};
+
+struct StateAtOptions {
+  uint64_t seq = 0;
+  std::string at;  // a CST date or time
+};
+
+struct CheckpointOptions {
+  bool make_new = false;
+  std::string out_file;
+};
+
+struct ProofOptions {
+  uint64_t seq = 0;       // inclusion
+  uint64_t size = 0;      // inclusion: 0 the head
+  uint64_t old_size = 0;  // consistency
+  uint64_t new_size = 0;  // consistency: 0 the head
+  std::string out_file;
 };
 
 // A validator accepting what `parse` accepts, else saying what it is not.
@@ -477,6 +516,7 @@ struct Session {
   ReportingClient reporting;
   AdminClient admin;
   SupervisionClient supervision;
+  AuditClient audit;
   std::shared_ptr<grpc::Channel> channel;  // the clients'
   std::string token;                       // the clients' bearer token
 
@@ -1230,6 +1270,306 @@ absl::Status Demo(const Session& session, const DemoCommandOptions& demo) {
 }
 
 // ---------------------------------------------------------------------------
+// Audit
+
+// `status`, with a hint when the server does not serve AuditService.
+absl::Status AuditError(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnimplemented) return status;
+  return absl::UnimplementedError(
+      absl::StrCat(status.message(),
+                   " (does this server have the AuditService? it came with "
+                   "the audit log)"));
+}
+
+// Where a long run reports progress: stderr, redrawn in place when it is a
+// terminal. `stdout_is_output`: the events go to stdout, and when that is a
+// terminal their scrolling is progress enough.
+ProgressSink ProgressTo(bool enabled, bool stdout_is_output) {
+  ProgressSink sink;
+  if (!enabled || (stdout_is_output && isatty(STDOUT_FILENO))) return sink;
+  sink.out = &std::cerr;
+  sink.interactive = isatty(STDERR_FILENO) != 0;
+  return sink;
+}
+
+// An AuditClient for calls that read much of the log (GetStateAt,
+// VerifyLog): an hour's deadline unless --timeout says otherwise.
+AuditClient LongAuditClient(const Session& session) {
+  const double seconds =
+      session.options.timeout_given
+          ? session.options.timeout_seconds
+          : std::max(session.options.timeout_seconds, 3600.0);
+  return AuditClient(
+      session.channel,
+      CallSettings(session.token, std::chrono::milliseconds(
+                                      static_cast<int64_t>(seconds * 1000))));
+}
+
+// Whether `text` could be an agency id (ASCII, no spaces): one the plan no
+// longer has is still named in the log.
+bool LooksLikeId(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80 || c == ' ') return false;
+  }
+  return true;
+}
+
+absl::Status AuditReplay(const Session& session, const ReplayOptions& replay,
+                         bool progress) {
+  v1::ReadEventsRequest request;
+  request.set_from_seq(replay.from_seq);
+  request.set_to_seq(replay.to_seq);
+  if (replay.to_seq != 0 && replay.from_seq > replay.to_seq) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--from ", replay.from_seq, " is after --to ", replay.to_seq));
+  }
+  if (!replay.since.empty()) {
+    absl::StatusOr<int64_t> since = ParseCstTime(replay.since);
+    if (!since.ok()) return since.status();
+    request.set_from_micros(*since);
+  }
+  if (!replay.until.empty()) {
+    absl::StatusOr<int64_t> until = ParseCstTime(replay.until);
+    if (!until.ok()) return until.status();
+    // A date alone includes its whole day.
+    const bool date_only =
+        absl::StripAsciiWhitespace(replay.until).size() == 10;
+    request.set_to_micros(*until +
+                          (date_only ? int64_t{24} * 3600 * 1000000 : 0));
+  }
+  if (request.from_micros() != 0 && request.to_micros() != 0 &&
+      request.from_micros() >= request.to_micros()) {
+    return absl::InvalidArgumentError("--since is not before --until");
+  }
+  if (replay.plan_filter) request.set_plan_id(session.options.plan);
+  request.set_task_number(replay.task);
+  if (!replay.agency.empty()) {
+    absl::StatusOr<AgencyDirectory> agencies = session.Agencies();
+    absl::StatusOr<std::string> id =
+        agencies.ok() ? session.AgencyId(*agencies, replay.agency)
+                      : agencies.status();
+    if (id.ok()) {
+      request.set_agency_id(*id);
+    } else if (LooksLikeId(replay.agency) &&
+               (!agencies.ok() || absl::IsNotFound(id.status()))) {
+      request.set_agency_id(replay.agency);  // e.g. an agency since removed
+    } else {
+      return id.status();
+    }
+  }
+  for (const std::string& type : replay.types) request.add_event_types(type);
+  return AuditError(Replay(session.audit, request, session.options.json,
+                           std::cout, ProgressTo(progress, true)));
+}
+
+absl::Status AuditStateAt(const Session& session,
+                          const StateAtOptions& state_at) {
+  v1::GetStateAtRequest request;
+  request.set_plan_id(session.options.plan);
+  if (state_at.seq != 0) {
+    request.set_seq(state_at.seq);
+  } else {
+    absl::StatusOr<int64_t> at = ParseCstTime(state_at.at);
+    if (!at.ok()) return at.status();
+    request.set_at_micros(*at);
+  }
+  absl::StatusOr<v1::StateAt> state =
+      LongAuditClient(session).GetStateAt(request);
+  if (!state.ok()) return AuditError(state.status());
+  if (session.options.json) return PrintMessage(*state);
+  // When the state's last event was recorded, and the matrix now: only
+  // decoration, so failures leave them out.
+  int64_t recorded = 0;
+  if (state->seq() != 0) {
+    v1::ReadEventsRequest one;
+    one.set_from_seq(state->seq());
+    one.set_to_seq(state->seq());
+    session.audit
+        .ReadEvents(one,
+                    [&](const v1::AuditEvent& event) {
+                      recorded = event.event().recorded_at_micros();
+                      return absl::OkStatus();
+                    })
+        .IgnoreError();
+  }
+  absl::StatusOr<std::vector<v1::Task>> now = session.Tasks("", std::nullopt);
+  std::cout << FormatStateAt(*state, recorded, now.ok() ? &*now : nullptr);
+  return absl::OkStatus();
+}
+
+absl::Status AuditVerify(const Session& session) {
+  absl::StatusOr<v1::VerifyLogResponse> response =
+      LongAuditClient(session).VerifyLog(v1::VerifyLogRequest());
+  if (!response.ok()) return AuditError(response.status());
+  if (session.options.json) {
+    absl::Status printed = PrintMessage(*response);
+    if (!printed.ok()) return printed;
+  } else {
+    std::cout << FormatVerifyLog(*response);
+  }
+  if (!response->ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the stored log fails verification at seq ",
+                     response->first_bad_seq()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditCheckpoint(const Session& session,
+                             const CheckpointOptions& options) {
+  v1::GetCheckpointRequest request;
+  request.set_make_new(options.make_new);
+  if (options.make_new) request.set_request_id(session.options.request_id);
+  absl::StatusOr<v1::SignedCheckpoint> checkpoint =
+      session.audit.GetCheckpoint(request);
+  if (!checkpoint.ok()) {
+    absl::Status status = AuditError(checkpoint.status());
+    if (absl::IsNotFound(status)) {
+      return absl::NotFoundError(
+          absl::StrCat(status.message(),
+                       " (make one with `dubanctl audit checkpoint --new`)"));
+    }
+    return options.make_new ? WithRetryHint(status, request.request_id())
+                            : status;
+  }
+  // The signature checked against the key the server sent: consistency,
+  // not trust (that takes a key the auditor holds: verify-offline).
+  absl::StatusOr<std::string> key =
+      Ed25519PublicKeyFromPem(checkpoint->public_key_pem());
+  absl::StatusOr<Checkpoint> checked =
+      key.ok() ? CheckSignedCheckpoint(*checkpoint, *key) : key.status();
+  if (!options.out_file.empty()) {
+    absl::Status written =
+        WriteFile(options.out_file, CheckpointFileText(*checkpoint));
+    if (!written.ok()) return written;
+  }
+  if (session.options.json) {
+    std::cout << CheckpointFileText(*checkpoint);
+  } else {
+    std::cout << FormatCheckpoint(*checkpoint);
+    if (checked.ok()) {
+      std::cout << "signature  valid for the public key the server sent (key "
+                << Ed25519KeyId(*key)
+                << "); to trust it, check it with a key you hold: `dubanctl "
+                   "audit verify-offline`\n";
+    }
+    if (!options.out_file.empty()) {
+      std::cout << "written to " << options.out_file << "\n";
+    }
+  }
+  if (!checked.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the server's checkpoint does not check out: ",
+                     checked.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditProofInclusion(const Session& session,
+                                 const ProofOptions& options) {
+  v1::GetInclusionProofRequest request;
+  request.set_seq(options.seq);
+  request.set_tree_size(options.size);
+  absl::StatusOr<v1::InclusionProof> proof =
+      session.audit.GetInclusionProof(request);
+  if (!proof.ok()) return AuditError(proof.status());
+  const absl::Status verified = CheckInclusionProof(*proof, proof->root_hash());
+  if (!options.out_file.empty()) {
+    absl::Status written =
+        WriteFile(options.out_file, InclusionProofFileText(*proof));
+    if (!written.ok()) return written;
+  }
+  if (session.options.json) {
+    std::cout << InclusionProofFileText(*proof);
+  } else {
+    std::cout << FormatInclusionProof(*proof);
+    if (verified.ok()) {
+      std::cout << "verified   the path leads from the leaf to the root\n";
+    }
+    if (!options.out_file.empty()) {
+      std::cout << "written to " << options.out_file << "\n";
+    }
+  }
+  if (!verified.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the server's inclusion proof does not verify: ", verified.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditProofConsistency(const Session& session,
+                                   const ProofOptions& options) {
+  v1::GetConsistencyProofRequest request;
+  request.set_old_size(options.old_size);
+  request.set_new_size(options.new_size);
+  absl::StatusOr<v1::ConsistencyProof> proof =
+      session.audit.GetConsistencyProof(request);
+  if (!proof.ok()) return AuditError(proof.status());
+  const absl::Status verified =
+      CheckConsistencyProof(*proof, proof->old_root(), proof->new_root());
+  if (!options.out_file.empty()) {
+    absl::Status written =
+        WriteFile(options.out_file, ConsistencyProofFileText(*proof));
+    if (!written.ok()) return written;
+  }
+  if (session.options.json) {
+    std::cout << ConsistencyProofFileText(*proof);
+  } else {
+    std::cout << FormatConsistencyProof(*proof);
+    if (verified.ok()) {
+      std::cout << "verified  the old tree is a prefix of the new one\n";
+    }
+    if (!options.out_file.empty()) {
+      std::cout << "written to " << options.out_file << "\n";
+    }
+  }
+  if (!verified.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the server's consistency proof does not verify: ",
+                     verified.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditExport(const Session& session, const std::string& out_file,
+                         bool progress) {
+  absl::StatusOr<ExportSummary> summary =
+      ExportLog(session.audit, out_file, ProgressTo(progress, false));
+  if (!summary.ok()) return AuditError(summary.status());
+  if (session.options.json) {
+    PrintJson(Json{{"file", out_file},
+                   {"events", summary->events},
+                   {"last_seq", summary->last_seq},
+                   {"head_hash", HexEncode(summary->head_hash)},
+                   {"not_reproduced", summary->not_reproduced}});
+  } else {
+    std::cout << "exported " << summary->events << " events";
+    if (summary->events > 0)
+      std::cout << " (seq 1-" << summary->last_seq << ")";
+    std::cout << " to " << out_file << "\nhead hash "
+              << HexEncode(summary->head_hash) << "\n";
+  }
+  if (summary->not_reproduced > 0) {
+    return absl::DataLossError(absl::StrCat(
+        summary->not_reproduced, " events (the first at seq ",
+        summary->first_not_reproduced,
+        ") did not serialize back to the bytes the server hashed: the file "
+        "holds them as received, and verify-offline will name them"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditVerifyOffline(const GlobalOptions& options,
+                                const OfflineInputs& inputs, bool progress) {
+  if (options.json) {
+    return absl::InvalidArgumentError(
+        "audit verify-offline has no --json output");
+  }
+  return VerifyOffline(inputs, std::cout, ProgressTo(progress, false));
+}
+
+// ---------------------------------------------------------------------------
 // The command line
 
 using Action = std::function<absl::Status(const Session&)>;
@@ -1258,7 +1598,17 @@ struct CommandLine {
   ClockOptions clock;
   WatchOptions watch;
   DemoCommandOptions demo;
+  ReplayOptions replay;
+  StateAtOptions state_at;
+  CheckpointOptions checkpoint;
+  ProofOptions proof;
+  std::string export_file;
+  OfflineInputs offline;
+  bool no_progress = false;
   Action action;
+  // A command that needs no server (audit verify-offline), run instead of
+  // `action`.
+  std::function<absl::Status()> offline_action;
 
   // Makes `run` the action when `command` is the one parsed.
   void OnParsed(CLI::App* command, Action run) {
@@ -1799,6 +2149,203 @@ void AddWriteCommands(CLI::App& app, CommandLine& cl) {
   cl.OnParsed(revoke, [&cl](const Session& s) { return Revoke(s, cl.revoke); });
 }
 
+// `audit ...`: AuditService, and the offline verifier.
+void AddAuditCommands(CLI::App& app, CommandLine& cl) {
+  CLI::App* audit = app.add_subcommand(
+      "audit",
+      "auditors: replay the log, the state at any moment, verify the log, "
+      "signed checkpoints and Merkle proofs, export the log and verify it "
+      "offline");
+  audit->require_subcommand(1);
+  const auto no_progress = [&cl](CLI::App* command) {
+    command->add_flag("--no-progress", cl.no_progress,
+                      "no progress line on stderr");
+  };
+
+  CLI::App* replay = audit->add_subcommand(
+      "replay",
+      "the log's events in seq order, one line each (--json: JSON Lines), "
+      "filtered");
+  ReplayOptions& r = cl.replay;
+  replay->add_option("--from", r.from_seq, "from this seq (default: the first)")
+      ->type_name("SEQ");
+  replay->add_option("--to", r.to_seq, "up to this seq (default: the head)")
+      ->type_name("SEQ");
+  replay
+      ->add_option("--since", r.since,
+                   "recorded at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM (CST)")
+      ->type_name("TIME")
+      ->check(CheckedBy(ParseCstTime, "TIME"));
+  replay
+      ->add_option("--until", r.until,
+                   "recorded before: YYYY-MM-DDTHH:MM, or YYYY-MM-DD "
+                   "(that day included) (CST)")
+      ->type_name("TIME")
+      ->check(CheckedBy(ParseCstTime, "TIME"));
+  replay->add_flag("--plan-filter", r.plan_filter,
+                   "only events of --plan (without it: every plan, and "
+                   "events of none, such as credentials)");
+  replay->add_option("--task", r.task, "only events about this task")
+      ->type_name("N")
+      ->check(CLI::Range(1, 9999));
+  replay
+      ->add_option("--agency", r.agency,
+                   "only events naming this agency: id, full name, short "
+                   "name or alias")
+      ->type_name("AGENCY");
+  replay
+      ->add_option("--type", r.types,
+                   "only events of this type (progress_reported, "
+                   "escalation_opened, …); repeat or separate with commas")
+      ->type_name("T")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const std::vector<std::string>& names = EventTypeNames();
+            if (std::find(names.begin(), names.end(), text) != names.end()) {
+              return "";
+            }
+            return absl::StrCat("\"", text, "\" is not an event type: use ",
+                                absl::StrJoin(names, ", "));
+          },
+          "", "event type"));
+  no_progress(replay);
+  cl.OnParsed(replay, [&cl](const Session& s) {
+    return AuditReplay(s, cl.replay, !cl.no_progress);
+  });
+
+  CLI::App* state_at = audit->add_subcommand(
+      "state-at",
+      "the plan as it stood after an event or at a time, rebuilt from the "
+      "log: a summary (--json: everything)");
+  CLI::Option_group* when =
+      state_at->add_option_group("when", "after an event or at a time");
+  when->add_option("--seq", cl.state_at.seq, "after this event")
+      ->type_name("N")
+      ->check(CLI::Range(uint64_t{1}, ~uint64_t{0}));
+  when->add_option("--at", cl.state_at.at,
+                   "after the last event recorded at or before this time "
+                   "(CST): YYYY-MM-DD (its midnight) or YYYY-MM-DDTHH:MM")
+      ->type_name("TIME")
+      ->check(CheckedBy(ParseCstTime, "TIME"));
+  when->require_option(1);
+  cl.OnParsed(state_at,
+              [&cl](const Session& s) { return AuditStateAt(s, cl.state_at); });
+
+  cl.OnParsed(audit->add_subcommand(
+                  "verify",
+                  "the server re-reads its stored log (bytes, hash chain, "
+                  "Merkle roots of every checkpoint): ok, or the first bad "
+                  "seq"),
+              AuditVerify);
+
+  CLI::App* checkpoint = audit->add_subcommand(
+      "checkpoint", "the latest signed checkpoint (tree size, Merkle root)");
+  checkpoint->add_flag("--new", cl.checkpoint.make_new,
+                       "make a new one at the current head first");
+  checkpoint
+      ->add_option("--out", cl.checkpoint.out_file,
+                   "also write it as JSON, for verify-offline")
+      ->type_name("FILE");
+  cl.OnParsed(checkpoint, [&cl](const Session& s) {
+    return AuditCheckpoint(s, cl.checkpoint);
+  });
+
+  CLI::App* proof = audit->add_subcommand(
+      "proof", "Merkle proofs, printed and verified against their roots");
+  proof->require_subcommand(1);
+  CLI::App* inclusion = proof->add_subcommand(
+      "inclusion", "that event SEQ is in the tree of size --size");
+  inclusion->add_option("--seq", cl.proof.seq, "the event")
+      ->type_name("N")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, ~uint64_t{0}));
+  inclusion
+      ->add_option("--size", cl.proof.size,
+                   "the tree size (default: the head), e.g. a checkpoint's")
+      ->type_name("M");
+  inclusion->add_option("--out", cl.proof.out_file, "also write it as JSON")
+      ->type_name("FILE");
+  cl.OnParsed(inclusion, [&cl](const Session& s) {
+    return AuditProofInclusion(s, cl.proof);
+  });
+  CLI::App* consistency = proof->add_subcommand(
+      "consistency",
+      "that the tree of size --new extends the tree of size --old");
+  consistency->add_option("--old", cl.proof.old_size, "the old tree size")
+      ->type_name("M")
+      ->required();
+  consistency
+      ->add_option("--new", cl.proof.new_size,
+                   "the new tree size (default: the head)")
+      ->type_name("N");
+  consistency->add_option("--out", cl.proof.out_file, "also write it as JSON")
+      ->type_name("FILE");
+  cl.OnParsed(consistency, [&cl](const Session& s) {
+    return AuditProofConsistency(s, cl.proof);
+  });
+
+  CLI::App* export_log = audit->add_subcommand(
+      "export",
+      "the whole log as JSON Lines, with each event's exact bytes and hashes");
+  export_log->add_option("--out", cl.export_file, "the file to write")
+      ->type_name("FILE")
+      ->required();
+  no_progress(export_log);
+  cl.OnParsed(export_log, [&cl](const Session& s) {
+    return AuditExport(s, cl.export_file, !cl.no_progress);
+  });
+
+  CLI::App* offline = audit->add_subcommand(
+      "verify-offline",
+      "check a checkpoint's signature against a public key you hold, and "
+      "with it an exported log and proofs, trusting nothing from the server "
+      "(no connection)");
+  OfflineInputs& in = cl.offline;
+  offline
+      ->add_option("--checkpoint", in.checkpoint_file,
+                   "a checkpoint file (audit checkpoint --out)")
+      ->type_name("FILE")
+      ->required()
+      ->check(CLI::ExistingFile);
+  offline
+      ->add_option("--public-key", in.public_key_file,
+                   "the server's Ed25519 public key (PEM), as you hold it")
+      ->type_name("PEMFILE")
+      ->required()
+      ->check(CLI::ExistingFile);
+  offline
+      ->add_option("--export", in.export_file,
+                   "an export (audit export --out): its chain and Merkle root")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  offline
+      ->add_option("--inclusion", in.inclusion_file,
+                   "an inclusion proof (audit proof inclusion --out)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  CLI::Option* old_checkpoint =
+      offline
+          ->add_option("--old-checkpoint", in.old_checkpoint_file,
+                       "an earlier checkpoint file")
+          ->type_name("FILE")
+          ->check(CLI::ExistingFile);
+  offline
+      ->add_option("--consistency", in.consistency_file,
+                   "a consistency proof from --old-checkpoint's size to "
+                   "--checkpoint's (audit proof consistency --out)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile)
+      ->needs(old_checkpoint);
+  no_progress(offline);
+  offline->callback([&cl] {
+    cl.offline_action = [&cl] {
+      return AuditVerifyOffline(cl.options, cl.offline, !cl.no_progress);
+    };
+  });
+}
+
 // Resolves the token, connects and runs the parsed command.
 absl::Status Execute(const CommandLine& cl) {
   absl::StatusOr<std::string> bearer = ResolveToken(cl.options);
@@ -1816,6 +2363,7 @@ absl::Status Execute(const CommandLine& cl) {
                         ReportingClient(*channel, settings),
                         AdminClient(*channel, settings),
                         SupervisionClient(*channel, settings),
+                        AuditClient(*channel, settings),
                         *channel,
                         *bearer};
   return cl.action(session);
@@ -1826,7 +2374,8 @@ int Run(int argc, char** argv) {
   CLI::App app(
       "dubanctl: read and change a plan's responsibility matrix, report "
       "progress and indicator values, follow and handle escalations and "
-      "their notices, and manage credentials on a duban server.",
+      "their notices, manage credentials and audit the log on a duban "
+      "server.",
       "dubanctl");
   app.fallthrough();  // global options are also accepted after the command
   app.footer(
@@ -1856,6 +2405,7 @@ int Run(int argc, char** argv) {
   AddReportingReads(app, cl);
   AddAdminCommands(app, cl);
   AddSupervisionCommands(app, cl);
+  AddAuditCommands(app, cl);
   app.require_subcommand(1);
 
   try {
@@ -1870,6 +2420,7 @@ int Run(int argc, char** argv) {
   cl.options.token_given = app.count("--token") > 0;
   cl.options.token_file_given = app.count("--token-file") > 0;
   cl.options.plan_given = app.count("--plan") > 0;  // DUBAN_PLAN counts
+  cl.options.timeout_given = app.count("--timeout") > 0;
 
   absl::Status status = absl::OkStatus();
   if (cl.options.request_id.empty()) {
@@ -1880,7 +2431,9 @@ int Run(int argc, char** argv) {
       status = id.status();
     }
   }
-  if (status.ok()) status = Execute(cl);
+  if (status.ok()) {
+    status = cl.offline_action ? cl.offline_action() : Execute(cl);
+  }
   std::cout.flush();
   if (status.ok()) return 0;
   std::cerr << "dubanctl: " << absl::StatusCodeToString(status.code()) << ": "
