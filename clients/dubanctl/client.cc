@@ -431,6 +431,11 @@ absl::StatusOr<v1::StateAt> AuditClient::GetStateAt(
   return Call(&Stub::GetStateAt, request);
 }
 
+absl::StatusOr<v1::Explanation> AuditClient::ExplainEscalation(
+    const v1::ExplainEscalationRequest& request) const {
+  return Call(&Stub::ExplainEscalation, request);
+}
+
 absl::StatusOr<v1::VerifyLogResponse> AuditClient::VerifyLog(
     const v1::VerifyLogRequest& request) const {
   return Call(&Stub::VerifyLog, request);

@@ -350,6 +350,8 @@ class AuditClient : public StubClient<v1::AuditService> {
       const v1::GetInclusionProofRequest& request) const;
   absl::StatusOr<v1::ConsistencyProof> GetConsistencyProof(
       const v1::GetConsistencyProofRequest& request) const;
+  absl::StatusOr<v1::Explanation> ExplainEscalation(
+      const v1::ExplainEscalationRequest& request) const;
 };
 
 // The id of the agency `ref` names in `agencies`: its id, full name,

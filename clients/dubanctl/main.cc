@@ -1416,6 +1416,38 @@ absl::Status AuditVerify(const Session& session) {
   return absl::OkStatus();
 }
 
+// Why an escalation happened: the rule at its ruleset version, the facts and
+// the causes of each transition, each event in one replay line.
+absl::Status AuditExplain(const Session& session, const std::string& id) {
+  v1::ExplainEscalationRequest request;
+  request.set_plan_id(session.options.plan);
+  request.set_escalation_id(id);
+  absl::StatusOr<v1::Explanation> why = session.audit.ExplainEscalation(request);
+  if (!why.ok()) return AuditError(why.status());
+  if (session.options.json) return PrintMessage(*why);
+  const std::string rule_text = TextProto(why->rule());
+  std::cout << "escalation  " << why->escalation().id() << "  " << why->escalation().summary()
+            << "\nruleset     version " << why->ruleset_version() << " (event "
+            << why->ruleset_seq() << ")\nrule\n" << rule_text << "evaluated   "
+            << CstTime(why->evaluated_at_micros()) << "\n\nfacts (the events the condition "
+            << "rested on)\n";
+  for (const auto& e : why->facts()) {
+    std::cout << "  " << e.event().seq() << "  " << CstTime(e.event().recorded_at_micros())
+              << "  " << e.event().principal() << "  " << DescribeEvent(e.event()) << "\n";
+  }
+  std::cout << "\ncauses of its transitions\n";
+  for (const auto& e : why->causes()) {
+    std::cout << "  " << e.event().seq() << "  " << CstTime(e.event().recorded_at_micros())
+              << "  " << e.event().principal() << "  " << DescribeEvent(e.event()) << "\n";
+  }
+  std::cout << "\ntimeline\n";
+  for (const auto& t : why->escalation().timeline()) {
+    std::cout << "  " << t.seq() << "  " << CstTime(t.at_micros()) << "  " << t.what() << "  by "
+              << t.by() << (t.cause_seq() != 0 ? absl::StrCat("  ← ", t.cause_seq()) : "") << "\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AuditCheckpoint(const Session& session,
                              const CheckpointOptions& options) {
   v1::GetCheckpointRequest request;
@@ -1577,6 +1609,7 @@ using Action = std::function<absl::Status(const Session&)>;
 // Everything the command line sets: the options, and the command to run.
 struct CommandLine {
   GlobalOptions options;
+  std::string explain_id;
   ImportOptions import;
   TaskFilter list_filter;
   TaskFilter matrix_filter;
@@ -2239,6 +2272,11 @@ void AddAuditCommands(CLI::App& app, CommandLine& cl) {
                   "Merkle roots of every checkpoint): ok, or the first bad "
                   "seq"),
               AuditVerify);
+
+  CLI::App* explain = audit->add_subcommand(
+      "explain", "why an escalation happened: its rule, ruleset version, facts and causes");
+  explain->add_option("id", cl.explain_id, "the escalation, e.g. esc-3")->required();
+  cl.OnParsed(explain, [&cl](const Session& s) { return AuditExplain(s, cl.explain_id); });
 
   CLI::App* checkpoint = audit->add_subcommand(
       "checkpoint", "the latest signed checkpoint (tree size, Merkle root)");
