@@ -87,14 +87,6 @@ absl::CivilSecond CstCivil(int64_t micros) {
   return absl::ToCivilSecond(absl::FromUnixMicros(micros), ChinaStandardTime());
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Runs `jobs` on `workers` threads; the first error, if any.
 absl::Status RunParallel(const std::vector<std::function<absl::Status()>>& jobs,
                          int workers) {

@@ -1,6 +1,9 @@
 // Renderings of duban.v1 messages for dubanctl (see format.h).
 #include "clients/dubanctl/format.h"
 
+#include <cerrno>
+#include <cstdio>
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -1834,6 +1837,23 @@ std::string FormatWebhooks(const v1::ListWebhooksResponse& response) {
 std::string FormatClock(const v1::Clock& clock) {
   return absl::StrCat(OrNone(CstTime(clock.now_micros())), " (",
                       clock.simulated() ? "simulated" : "system", " clock)\n");
+}
+
+// A whole local file; the errno as a status naming the path otherwise
+// (e.g. "data/admin.token: Is a directory").
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, path);
+  std::string contents;
+  char buffer[1 << 14];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+    contents.append(buffer, n);
+  }
+  const int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) return absl::ErrnoToStatus(error, path);
+  return contents;
 }
 
 }  // namespace duban::clients

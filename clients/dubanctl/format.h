@@ -344,6 +344,9 @@ std::string FormatWebhooks(const v1::ListWebhooksResponse& response);
 // "2022-02-01 09:00:00 CST (simulated clock)" / "(system clock)".
 std::string FormatClock(const v1::Clock& clock);
 
+// The whole contents of a local file; the errno as a status naming the path.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
 }  // namespace duban::clients
 
 #endif  // DUBAN_CLIENTS_DUBANCTL_FORMAT_H_

@@ -321,21 +321,7 @@ std::optional<v1::Role> OptionalRole(const std::string& text) {
 // ---------------------------------------------------------------------------
 // Local files and credentials
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return absl::ErrnoToStatus(errno, path);
-  std::string contents;
-  char buffer[1 << 14];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
-    contents.append(buffer, n);
-  }
-  const int error = std::ferror(file) ? errno : 0;
-  std::fclose(file);
-  // e.g. "data/admin.token: Is a directory"
-  if (error != 0) return absl::ErrnoToStatus(error, path);
-  return contents;
-}
+absl::StatusOr<std::string> ReadFile(const std::string& path) { return ReadWholeFile(path); }
 
 std::string GetEnv(const char* name) {
   const char* value = std::getenv(name);
