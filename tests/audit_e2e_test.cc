@@ -2,6 +2,7 @@
 // recorded moment equal to what the live server answered then, signed
 // checkpoints and Merkle proofs checked with the storage library's
 // verifiers, and tampering with the stored log named by VerifyLog.
+#include <fstream>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include "duban/v1/audit.grpc.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "storage/checkpoint.h"
+#include "storage/hash.h"
 #include "storage/merkle.h"
 #include "tests/duband_process.h"
 
@@ -268,6 +270,43 @@ TEST_F(AuditE2ETest, CheckpointsAndProofsVerifyWithoutTrustingTheServer) {
   ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_EQ(verified.checkpoints(), 2u);
+}
+
+TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
+  Assign("a1", 20, "qh-finance");
+  Report("r1", 43, 2021, "qh-hrss", v1::BEHIND);
+  Checkpoint("cp1");
+  const std::string exported = dir_.path() + "/log.jsonl";
+  CommandResult r = RunCommand({DUBANCTL_PATH, "--server", server_->address(), "--data-dir", data_,
+                                "audit", "export", "--out", exported, "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = Events({});
+  const auto tasks_before = Tasks();
+  const uint64_t revision_before = Revision();
+  // Into a new folder, offline; the admin keeps their token.
+  const std::string copy = dir_.path() + "/copy";
+  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(storage::ToHex(before.back().hash())));
+  std::ofstream(copy + "/admin.token") << server_->admin_token() << "\n";
+  ASSERT_EQ(server_->Stop(), 0);
+  data_ = copy;
+  Start();
+  const auto after = Events({});
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after.back().hash(), before.back().hash());
+  EXPECT_EQ(Revision(), revision_before);
+  const auto tasks_after = Tasks();
+  ASSERT_EQ(tasks_after.size(), tasks_before.size());
+  for (size_t i = 0; i < tasks_after.size(); ++i) {
+    EXPECT_EQ(tasks_after[i].SerializeAsString(), tasks_before[i].SerializeAsString());
+  }
+  v1::VerifyLogResponse verified;
+  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  // A second import into a folder that has a log is refused.
+  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
+  EXPECT_NE(r.exit_code, 0);
 }
 
 TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {
