@@ -547,6 +547,129 @@ std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl
   return events;
 }
 
+std::vector<Event> EvaluateAll(const State& state, absl::Time now, uint64_t cause_seq) {
+  std::vector<Event> out;
+  for (const auto& plan_id : state.PlansWithRules()) {
+    auto events = Evaluate(state, plan_id, now, cause_seq);
+    out.insert(out.end(), std::make_move_iterator(events.begin()),
+               std::make_move_iterator(events.end()));
+  }
+  return out;
+}
+
+std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::vector<Event>& cause) {
+  std::set<std::string> plans;
+  bool clock_moved = false;
+  for (const auto& e : cause) {
+    if (e.has_clock_advanced()) {
+      now = std::max(now, absl::FromUnixMicros(e.clock_advanced().now_micros()));
+      clock_moved = true;
+    }
+    if (!e.plan_id().empty()) plans.insert(e.plan_id());
+  }
+  const uint64_t cause_seq = cause.empty() ? 0 : cause.back().seq();
+  if (clock_moved) return EvaluateAll(state, now, cause_seq);
+  std::vector<Event> out;
+  for (const auto& plan : plans) {
+    auto events = Evaluate(state, plan, now, cause_seq);
+    out.insert(out.end(), std::make_move_iterator(events.begin()),
+               std::make_move_iterator(events.end()));
+  }
+  return out;
+}
+
+bool IsDerived(const Event& e) {
+  return e.has_escalation_opened() || e.has_escalation_raised() || e.has_escalation_repeated() ||
+         e.has_escalation_cleared() || e.has_notice_issued();
+}
+
+namespace {
+
+// An event as the engine decides it: without what the sequencer stamps.
+std::string Decided(Event e) {
+  e.clear_seq();
+  e.clear_recorded_at_micros();
+  e.clear_principal();
+  e.clear_request_id();
+  e.clear_prev_hash();
+  return e.SerializeAsString();
+}
+
+}  // namespace
+
+std::vector<DerivationDifference> CheckDerivations(
+    const std::function<bool(const std::function<bool(const Event&)>&)>& read_all) {
+  std::vector<DerivationDifference> out;
+  State state;
+  std::vector<Event> command;  // the current command's own events
+  std::vector<Event> derived;  // the derived run after it
+  auto differ = [&](uint64_t seq, std::string problem) {
+    if (out.size() < 100) out.push_back({seq, std::move(problem)});
+  };
+  // Checks the derived run that followed `command` (possibly empty).
+  auto settle = [&]() {
+    if (command.empty() && derived.empty()) return;
+    std::vector<Event> expected;
+    if (!derived.empty() && derived.front().causation_seq() == 0) {
+      // An evaluation with no cause (a tick, Evaluate): the run's plans at its time.
+      std::set<std::string> plans;
+      for (const auto& e : derived) plans.insert(e.plan_id());
+      const absl::Time at = absl::FromUnixMicros(derived.front().recorded_at_micros());
+      for (const auto& plan : plans) {  // (the run is not applied yet)
+        auto events = Evaluate(state, plan, at, 0);
+        expected.insert(expected.end(), events.begin(), events.end());
+      }
+    } else if (!command.empty()) {
+      expected = DeriveAfter(state, absl::FromUnixMicros(command.back().recorded_at_micros()),
+                             command);
+    }
+    const size_t n = std::max(expected.size(), derived.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (i >= derived.size()) {
+        differ(command.empty() ? 0 : command.back().seq(),
+               absl::StrCat("the rules would also derive ",
+                            expected[i].GetDescriptor()->FindFieldByNumber(
+                                expected[i].payload_case())->name(),
+                            " here, which the log does not have"));
+        break;
+      }
+      if (i >= expected.size() || Decided(expected[i]) != Decided(derived[i])) {
+        differ(derived[i].seq(), "this derived event is not what the rules give at its time");
+        break;
+      }
+    }
+    for (const auto& e : derived) {
+      if (!state.Apply(e).ok()) differ(e.seq(), "does not apply");
+    }
+    command.clear();
+    derived.clear();
+  };
+  read_all([&](const Event& e) {
+    if (IsDerived(e)) {
+      if (!derived.empty() && (e.causation_seq() != derived.back().causation_seq() ||
+                               e.recorded_at_micros() != derived.back().recorded_at_micros())) {
+        settle();  // a new run
+      } else if (derived.empty() && !command.empty() && e.causation_seq() != command.back().seq()) {
+        settle();  // not this command's
+      }
+      derived.push_back(e);
+      return true;
+    }
+    // A new command starts when who, request or time changes.
+    if (!derived.empty() ||
+        (!command.empty() && (e.principal() != command.back().principal() ||
+                              e.request_id() != command.back().request_id() ||
+                              e.recorded_at_micros() != command.back().recorded_at_micros()))) {
+      settle();
+    }
+    if (!state.Apply(e).ok()) differ(e.seq(), "does not apply");
+    command.push_back(e);
+    return true;
+  });
+  settle();
+  return out;
+}
+
 absl::StatusOr<const Escalation*> RequireEscalation(const PlanState& plan, const std::string& id) {
   RETURN_IF_ERROR(CheckId("escalation_id", id));
   auto it = plan.escalations.find(id);

@@ -10,6 +10,7 @@
 #ifndef DUBAN_ENGINE_RULES_H_
 #define DUBAN_ENGINE_RULES_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,34 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecidePutRules(const State& state,
 // recorded on what the evaluation changes. A plan without rules: none.
 std::vector<duban::v1::Event> Evaluate(const State& state, const std::string& plan_id,
                                        absl::Time now, uint64_t cause_seq);
+
+// Evaluate for every plan that has rules.
+std::vector<duban::v1::Event> EvaluateAll(const State& state, absl::Time now, uint64_t cause_seq);
+
+// What the rules derive after a command whose own events `cause` (seqs set)
+// are applied to `state`: the plans they touched are evaluated at `now`, or
+// every plan at the new time when the command moved a simulated clock.
+// The sequencer runs exactly this after every command; so does the audit's
+// re-derivation check.
+std::vector<duban::v1::Event> DeriveAfter(const State& state, absl::Time now,
+                                          const std::vector<duban::v1::Event>& cause);
+
+// Whether an event is one the rules derive (escalation transitions other
+// than acknowledgement and resolution, and notices).
+bool IsDerived(const duban::v1::Event& event);
+
+// Re-derivation: replays `events` (the whole log, in order) and checks that
+// every run of derived events is exactly what DeriveAfter (or, for an
+// evaluation with no cause, Evaluate of the run's plans) gives at its time,
+// and that commands followed by no derived events derive none. Returns the
+// differences: (seq, what differs); empty when every derived event would be
+// produced again identically.
+struct DerivationDifference {
+  uint64_t seq;
+  std::string problem;
+};
+std::vector<DerivationDifference> CheckDerivations(
+    const std::function<bool(const std::function<bool(const duban::v1::Event&)>&)>& read_all);
 
 // Acknowledge (签收) and resolve (办结), checked against the escalation's state.
 absl::StatusOr<std::vector<duban::v1::Event>> DecideAcknowledge(

@@ -457,6 +457,39 @@ ServerUnaryReactor* AuditServiceImpl::GetConsistencyProof(CallbackServerContext*
   });
 }
 
+ServerUnaryReactor* AuditServiceImpl::CheckDerivations(CallbackServerContext* ctx,
+                                                       const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<v1::CheckDerivationsRequest, v1::CheckDerivationsResponse>(
+      ctx, in, out, [this](auto* call) {
+        Read(sequencer_, call, Permission::kAudit,
+             [this, call](const engine::State& s, const Principal&) -> absl::Status {
+               storage::EventLog* log = authority_->log();
+               uint64_t events = 0, derived = 0;
+               absl::Status read;
+               const auto differences = engine::CheckDerivations(
+                   [&](const std::function<bool(const v1::Event&)>& fn) {
+                     read = log->Read(1, s.seq(), [&](const v1::Event& e) {
+                       ++events;
+                       derived += engine::IsDerived(e);
+                       return fn(e);
+                     });
+                     return read.ok();
+                   });
+               RETURN_IF_ERROR(read);
+               v1::CheckDerivationsResponse* r = call->response();
+               r->set_events(events);
+               r->set_derived_events(derived);
+               for (const auto& d : differences) {
+                 auto* x = r->add_differences();
+                 x->set_seq(d.seq);
+                 x->set_problem(d.problem);
+               }
+               r->set_ok(differences.empty());
+               return absl::OkStatus();
+             });
+      });
+}
+
 ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* ctx,
                                                         const ByteBuffer* in, ByteBuffer* out) {
   return Serve<v1::ExplainEscalationRequest, v1::Explanation>(ctx, in, out, [this](auto* call) {

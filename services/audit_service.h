@@ -45,14 +45,15 @@ class LogAuthority {
   std::unique_ptr<storage::MerkleTree> tree_;
 };
 
-using RawAuditService = duban::v1::AuditService::WithRawCallbackMethod_ExplainEscalation<
+using RawAuditService = duban::v1::AuditService::WithRawCallbackMethod_CheckDerivations<
+    duban::v1::AuditService::WithRawCallbackMethod_ExplainEscalation<
     duban::v1::AuditService::WithCallbackMethod_ReadEvents<
     duban::v1::AuditService::WithRawCallbackMethod_GetStateAt<
         duban::v1::AuditService::WithRawCallbackMethod_VerifyLog<
             duban::v1::AuditService::WithRawCallbackMethod_GetCheckpoint<
                 duban::v1::AuditService::WithRawCallbackMethod_GetInclusionProof<
                     duban::v1::AuditService::WithRawCallbackMethod_GetConsistencyProof<
-                        duban::v1::AuditService::Service>>>>>>>;
+                        duban::v1::AuditService::Service>>>>>>>>;
 
 class AuditServiceImpl final : public RawAuditService {
  public:
@@ -67,6 +68,7 @@ class AuditServiceImpl final : public RawAuditService {
   DUBAN_RAW_UNARY_METHOD(GetInclusionProof)
   DUBAN_RAW_UNARY_METHOD(GetConsistencyProof)
   DUBAN_RAW_UNARY_METHOD(ExplainEscalation)
+  DUBAN_RAW_UNARY_METHOD(CheckDerivations)
 
  private:
   Sequencer* const sequencer_;

@@ -220,29 +220,6 @@ std::vector<storage::EventLog::OutboxEntry> WebhookOutbox(const engine::State& s
   return out;
 }
 
-// The rules after a command: for the plans its events touched, at its time
-// (a ClockAdvanced moves it, and then every plan is evaluated).
-Sequencer::Events DeriveEscalations(const engine::State& state, absl::Time now,
-                                    const Sequencer::Events& cause) {
-  std::set<std::string> plans;
-  bool clock_moved = false;
-  for (const auto& e : cause) {
-    if (e.has_clock_advanced()) {
-      now = std::max(now, absl::FromUnixMicros(e.clock_advanced().now_micros()));
-      clock_moved = true;
-    }
-    if (!e.plan_id().empty()) plans.insert(e.plan_id());
-  }
-  const uint64_t cause_seq = cause.empty() ? 0 : cause.back().seq();
-  if (clock_moved) return EvaluateAll(state, now, cause_seq);
-  Sequencer::Events out;
-  for (const auto& plan : plans) {
-    auto events = engine::Evaluate(state, plan, now, cause_seq);
-    out.insert(out.end(), std::make_move_iterator(events.begin()),
-               std::make_move_iterator(events.end()));
-  }
-  return out;
-}
 
 // Plaintext, TLS, or TLS that also accepts client certificates.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -297,7 +274,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   };
   ASSIGN_OR_RETURN(s->webhooks_, WebhookDispatcher::Start(s->log_.get(), webhook_options));
   Sequencer::Hooks hooks;
-  hooks.derive = DeriveEscalations;
+  hooks.derive = engine::DeriveAfter;
   hooks.outbox = WebhookOutbox;
   hooks.committed = [server = s.get()](const engine::State&, const Sequencer::Events& events,
                                        const std::vector<storage::EventLog::OutboxEntry>& outbox) {
@@ -399,7 +376,7 @@ void Server::Tick(absl::Duration every, absl::Duration checkpoint_every) {
     tick.principal = "system";
     tick.derive = false;
     tick.decide = [](const engine::State& s, absl::Time now) -> absl::StatusOr<Sequencer::Events> {
-      return EvaluateAll(s, now, 0);
+      return engine::EvaluateAll(s, now, 0);
     };
     tick.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
     tick.done = [](absl::StatusOr<std::string>) {};

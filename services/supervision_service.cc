@@ -20,15 +20,6 @@ using grpc::ByteBuffer;
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
 
-Sequencer::Events EvaluateAll(const engine::State& state, absl::Time now, uint64_t cause_seq) {
-  Sequencer::Events out;
-  for (const auto& plan_id : state.PlansWithRules()) {
-    auto events = engine::Evaluate(state, plan_id, now, cause_seq);
-    out.insert(out.end(), std::make_move_iterator(events.begin()),
-               std::make_move_iterator(events.end()));
-  }
-  return out;
-}
 
 namespace {
 
@@ -229,7 +220,7 @@ ServerUnaryReactor* SupervisionServiceImpl::Evaluate(CallbackServerContext* ctx,
     Sequencer::Command cmd;
     cmd.derive = false;
     cmd.decide = [req](const engine::State& s, absl::Time now) -> absl::StatusOr<Sequencer::Events> {
-      return req.plan_id().empty() ? EvaluateAll(s, now, 0)
+      return req.plan_id().empty() ? engine::EvaluateAll(s, now, 0)
                                    : engine::Evaluate(s, req.plan_id(), now, 0);
     };
     cmd.respond = [](const engine::State&, const Sequencer::Events& events) {

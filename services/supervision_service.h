@@ -60,8 +60,6 @@ class SupervisionServiceImpl final : public RawSupervisionService {
   const bool simulated_;
 };
 
-// Evaluates every plan's rules at `now` (the tick, and Evaluate for all plans).
-Sequencer::Events EvaluateAll(const engine::State& state, absl::Time now, uint64_t cause_seq);
 
 }  // namespace duban::services
 

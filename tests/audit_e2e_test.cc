@@ -105,6 +105,29 @@ class AuditE2ETest : public ::testing::Test {
     ASSERT_TRUE(reporting_->SubmitProgress(server_->Context().get(), req, &out).ok());
   }
 
+  // Replaces `from` by `to` (the same length) in event `seq`'s stored bytes,
+  // directly in RocksDB, while the server is stopped.
+  void EditStoredEvent(uint64_t seq, const std::string& from, const std::string& to) {
+    rocksdb::Options options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, data_ + "/log", &names).ok());
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, data_ + "/log", families, &handles, &db).ok());
+    std::string key(8, '\0');
+    for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (56 - 8 * i));
+    std::string value;
+    ASSERT_TRUE(db->Get({}, key, &value).ok());
+    const size_t at = value.find(from);
+    ASSERT_NE(at, std::string::npos);
+    value.replace(at, from.size(), to);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+
   TempDir dir_;
   std::string data_;
   std::unique_ptr<DubandProcess> server_;
@@ -309,34 +332,34 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   EXPECT_NE(r.exit_code, 0);
 }
 
+// Editing a derived event (a notice's wording) is caught by re-deriving.
+TEST_F(AuditE2ETest, AnEditedDerivedEventFailsTheRederivationCheck) {
+  Report("r1", 43, 2021, "qh-hrss", v1::BEHIND);  // opens a task-at-risk escalation and notices
+  v1::CheckDerivationsResponse checked;
+  ASSERT_TRUE(audit_->CheckDerivations(server_->Context().get(), {}, &checked).ok());
+  ASSERT_TRUE(checked.ok()) << (checked.differences_size() ? checked.differences(0).problem() : "");
+  v1::ReadEventsRequest notices;
+  notices.add_event_types("notice_issued");
+  notices.set_task_number(0);
+  const auto all = Events(notices);
+  ASSERT_FALSE(all.empty());
+  const uint64_t seq = all.back().event().seq();
+  ASSERT_EQ(server_->Stop(), 0);
+  EditStoredEvent(seq, "提醒", "通报");
+  Start();
+  ASSERT_TRUE(audit_->CheckDerivations(server_->Context().get(), {}, &checked).ok());
+  EXPECT_FALSE(checked.ok());
+  ASSERT_GT(checked.differences_size(), 0);
+  EXPECT_EQ(checked.differences(0).seq(), seq) << checked.differences(0).problem();
+}
+
 TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {
   Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
   v1::ReadEventsRequest by_type;
   by_type.add_event_types("progress_reported");
   const uint64_t seq = Events(by_type).at(0).event().seq();
   ASSERT_EQ(server_->Stop(), 0);
-  {
-    // Change one byte of the report's summary directly in RocksDB.
-    rocksdb::Options options;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, data_ + "/log", &names).ok());
-    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, data_ + "/log", families, &handles, &db).ok());
-    std::string key(8, '\0');
-    for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (56 - 8 * i));
-    std::string value;
-    ASSERT_TRUE(db->Get({}, key, &value).ok());
-    const std::string from = "审计可追溯", to = "审计可篡改";
-    const size_t at = value.find(from);
-    ASSERT_NE(at, std::string::npos);
-    value.replace(at, from.size(), to);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  EditStoredEvent(seq, "审计可追溯", "审计可篡改");
   Start();
   v1::VerifyLogResponse verified;
   ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "duban/v1/admin.grpc.pb.h"
 #include "duban/v1/assignment.grpc.pb.h"
+#include "duban/v1/audit.grpc.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "duban/v1/supervision.grpc.pb.h"
 #include "storage/hash.h"
@@ -361,6 +362,26 @@ TEST_F(SupervisionE2ETest, TheAnnualCycle) {
     EXPECT_EQ(count, 1) << id;
   }
   EXPECT_EQ(delivered, expected);
+}
+
+// Five years of the demo, then the audit's re-derivation check: every
+// escalation and notice in the log is what the rules give again.
+TEST_F(SupervisionE2ETest, FiveYearsOfTheDemoRederiveIdentically) {
+  CommandResult r = RunCommand({DUBANCTL_PATH, "--server", server_->address(), "--data-dir", data_,
+                                "demo", "--speed", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto audit = v1::AuditService::NewStub(server_->Channel());
+  v1::CheckDerivationsResponse checked;
+  grpc::Status s = audit->CheckDerivations(server_->Context().get(), {}, &checked);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(checked.ok()) << (checked.differences_size() ? checked.differences(0).problem() : "");
+  EXPECT_GT(checked.derived_events(), 100u);
+  // A restart replays to the same place and the check still holds.
+  ASSERT_EQ(server_->Stop(), 0);
+  Start();
+  audit = v1::AuditService::NewStub(server_->Channel());
+  ASSERT_TRUE(audit->CheckDerivations(server_->Context().get(), {}, &checked).ok());
+  EXPECT_TRUE(checked.ok());
 }
 
 TEST_F(SupervisionE2ETest, RulesAreDataWithVersions) {
