@@ -1,6 +1,7 @@
 // duban-log: offline work on a data folder's event log.
 //
 //   duban-log import --data_dir NEW --from log.jsonl
+//   duban-log verify --data_dir DIR
 //
 // Rebuilds a log from `dubanctl audit export` (JSON Lines: seq, hash,
 // prev_hash, event_base64) into an empty data folder: every event is
@@ -99,6 +100,19 @@ int Import(const std::string& data_dir, const std::string& from) {
   return 0;
 }
 
+// Checks a stopped server's log (every event's bytes against its hash, the
+// chain, the head), naming the first bad seq — also for a log duband refuses
+// to start on (a missing event).
+int Verify(const std::string& data_dir) {
+  auto log = duban::storage::EventLog::Open({.path = data_dir + "/log", .create_if_missing = false});
+  if (!log.ok()) return Fail(std::string(log.status().message()));
+  absl::Status verified = (*log)->Verify();
+  if (!verified.ok()) return Fail(std::string(verified.message()));
+  std::cout << "ok: " << (*log)->head().seq << " events; head hash "
+            << duban::storage::ToHex((*log)->head().hash) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,6 +122,9 @@ int main(int argc, char** argv) {
   CLI::App* import = app.add_subcommand("import", "rebuild a log from `dubanctl audit export`");
   import->add_option("--data_dir,--data-dir", data_dir, "a new, empty data folder")->required();
   import->add_option("--from", from, "the export (JSON Lines)")->required()->check(CLI::ExistingFile);
+  CLI::App* verify = app.add_subcommand("verify", "check a stopped server's log, naming the first bad seq");
+  verify->add_option("--data_dir,--data-dir", data_dir, "the data folder")->required();
   CLI11_PARSE(app, argc, argv);
+  if (verify->parsed()) return Verify(data_dir);
   return Import(data_dir, from);
 }

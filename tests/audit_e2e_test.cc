@@ -3,6 +3,7 @@
 // checkpoints and Merkle proofs checked with the storage library's
 // verifiers, and tampering with the stored log named by VerifyLog.
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -105,9 +106,8 @@ class AuditE2ETest : public ::testing::Test {
     ASSERT_TRUE(reporting_->SubmitProgress(server_->Context().get(), req, &out).ok());
   }
 
-  // Replaces `from` by `to` (the same length) in event `seq`'s stored bytes,
-  // directly in RocksDB, while the server is stopped.
-  void EditStoredEvent(uint64_t seq, const std::string& from, const std::string& to) {
+  // Opens the stopped server's RocksDB directly and hands it to `fn`.
+  void WithStoredLog(const std::function<void(rocksdb::DB*)>& fn) {
     rocksdb::Options options;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     std::vector<std::string> names;
@@ -116,16 +116,27 @@ class AuditE2ETest : public ::testing::Test {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, data_ + "/log", families, &handles, &db).ok());
-    std::string key(8, '\0');
-    for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (56 - 8 * i));
-    std::string value;
-    ASSERT_TRUE(db->Get({}, key, &value).ok());
-    const size_t at = value.find(from);
-    ASSERT_NE(at, std::string::npos);
-    value.replace(at, from.size(), to);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+    fn(db);
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
+  }
+
+  static std::string Key(uint64_t seq) {
+    std::string key(8, '\0');
+    for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (56 - 8 * i));
+    return key;
+  }
+
+  // Replaces `from` by `to` (the same length) in event `seq`'s stored bytes.
+  void EditStoredEvent(uint64_t seq, const std::string& from, const std::string& to) {
+    WithStoredLog([&](rocksdb::DB* db) {
+      std::string value;
+      ASSERT_TRUE(db->Get({}, Key(seq), &value).ok());
+      const size_t at = value.find(from);
+      ASSERT_NE(at, std::string::npos);
+      value.replace(at, from.size(), to);
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), Key(seq), value).ok());
+    });
   }
 
   TempDir dir_;
@@ -351,6 +362,19 @@ TEST_F(AuditE2ETest, AnEditedDerivedEventFailsTheRederivationCheck) {
   EXPECT_FALSE(checked.ok());
   ASSERT_GT(checked.differences_size(), 0);
   EXPECT_EQ(checked.differences(0).seq(), seq) << checked.differences(0).problem();
+}
+
+// A deleted event: duband refuses to serve the log, and duban-log names the seq.
+TEST_F(AuditE2ETest, ADeletedEventIsNamed) {
+  Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
+  const uint64_t seq = Revision() - 3;
+  ASSERT_EQ(server_->Stop(), 0);
+  WithStoredLog([&](rocksdb::DB* db) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), Key(seq)).ok());
+  });
+  CommandResult r = RunCommand({DUBAN_LOG_PATH, "verify", "--data_dir", data_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("seq " + std::to_string(seq)));
 }
 
 TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {
