@@ -73,25 +73,34 @@ class FakeService final : public v1::AssignmentService::Service, public Seen {
   std::vector<std::string> page_tokens;
 };
 
-class AssignmentClientTest : public ::testing::Test {
+// An in-process gRPC server with a test's fake services, and a channel to it.
+class InProcessServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void Serve(std::initializer_list<grpc::Service*> services) {
     grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
+    for (grpc::Service* service : services) builder.RegisterService(service);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
   }
-  void TearDown() override { server_->Shutdown(); }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+class AssignmentClientTest : public InProcessServerTest {
+ protected:
+  void SetUp() override { Serve({&service_}); }
 
   AssignmentClient Client() {
-    return AssignmentClient(
-        v1::AssignmentService::NewStub(
-            server_->InProcessChannel(grpc::ChannelArguments())),
-        "s3cret", std::chrono::seconds(7));
+    return AssignmentClient(v1::AssignmentService::NewStub(channel_), "s3cret",
+                            std::chrono::seconds(7));
   }
 
   FakeService service_;
-  std::unique_ptr<grpc::Server> server_;
 };
 
 TEST_F(AssignmentClientTest, SendsBearerTokenAndDeadline) {
@@ -216,22 +225,12 @@ class FakeAdmin final : public v1::AdminService::Service {
 };
 
 // ReportingClient and AdminClient on one in-process channel.
-class ServiceClientsTest : public ::testing::Test {
+class ServiceClientsTest : public InProcessServerTest {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&reporting_);
-    builder.RegisterService(&admin_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
-  }
-  void TearDown() override { server_->Shutdown(); }
+  void SetUp() override { Serve({&reporting_, &admin_}); }
 
   FakeReporting reporting_;
   FakeAdmin admin_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
 
 TEST_F(ServiceClientsTest, ShareTheChannelTokenAndDeadline) {
@@ -389,20 +388,12 @@ class FakeSupervision final : public v1::SupervisionService::Service {
   Seen seen;
 };
 
-class SupervisionClientTest : public ::testing::Test {
+class SupervisionClientTest : public InProcessServerTest {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-  }
-  void TearDown() override { server_->Shutdown(); }
+  void SetUp() override { Serve({&service_}); }
 
   SupervisionClient Client() {
-    return SupervisionClient(
-        server_->InProcessChannel(grpc::ChannelArguments()),
-        CallSettings("sup-token", std::chrono::seconds(7)));
+    return SupervisionClient(channel_, CallSettings("sup-token", std::chrono::seconds(7)));
   }
 
   static ResumeOptions Fast() {
@@ -413,7 +404,6 @@ class SupervisionClientTest : public ::testing::Test {
   }
 
   FakeSupervision service_;
-  std::unique_ptr<grpc::Server> server_;
 };
 
 TEST_F(SupervisionClientTest, UnaryCallsCarryTokenAndDeadline) {
