@@ -187,31 +187,28 @@ std::vector<storage::EventLog::OutboxEntry> WebhookOutbox(const engine::State& s
   for (const auto& e : events) {
     if (!e.has_notice_issued()) continue;
     const std::string& to = e.notice_issued().notice().recipient();
-    if (std::none_of(state.webhooks().begin(), state.webhooks().end(), [&](const auto& hook) {
-          return !hook.second.removed() &&
-                 std::find(hook.second.recipients().begin(), hook.second.recipients().end(),
-                           to) != hook.second.recipients().end();
-        })) {
-      continue;  // no webhook wants it: no JSON to build
+    std::vector<const duban::v1::Webhook*> wanting;
+    for (const auto& [id, hook] : state.webhooks()) {
+      if (!hook.removed() && std::find(hook.recipients().begin(), hook.recipients().end(), to) !=
+                                 hook.recipients().end()) {
+        wanting.push_back(&hook);
+      }
     }
+    if (wanting.empty()) continue;  // no webhook wants it: no JSON to build
     const duban::v1::Notice notice = NoticeOf(e);
     std::string body;
     google::protobuf::util::JsonPrintOptions json;
     json.preserve_proto_field_names = true;
     json.always_print_primitive_fields = true;
     if (!google::protobuf::util::MessageToJsonString(notice, &body, json).ok()) continue;
-    for (const auto& [id, hook] : state.webhooks()) {
-      if (hook.removed() || std::find(hook.recipients().begin(), hook.recipients().end(),
-                                      notice.recipient()) == hook.recipients().end()) {
-        continue;
-      }
+    for (const duban::v1::Webhook* hook : wanting) {
       duban::v1::WebhookDelivery d;
-      d.set_webhook_id(id);
-      d.set_url(hook.url());
+      d.set_webhook_id(hook->id());
+      d.set_url(hook->url());
       d.set_notice_id(notice.id());
       d.set_notice_seq(notice.seq());
       d.set_body_json(body);
-      std::string key = id;
+      std::string key = hook->id();
       key.push_back('\0');
       for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(e.seq() >> shift));
       out.push_back({std::move(key), d.SerializeAsString()});
@@ -219,7 +216,6 @@ std::vector<storage::EventLog::OutboxEntry> WebhookOutbox(const engine::State& s
   }
   return out;
 }
-
 
 // Plaintext, TLS, or TLS that also accepts client certificates.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
