@@ -17,27 +17,6 @@ namespace {
 using duban::v1::Event;
 using ::testing::HasSubstr;
 
-constexpr char kRules[] = R"pb(
-  plan_id: "test-plan"
-  policies {
-    id: "standard"
-    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES }
-    rungs { level: URGING after_days: 7 audiences: RESPONSIBLE_AGENCIES }
-    rungs { level: SUPERVISION after_days: 14 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
-    rungs { level: CIRCULATION after_days: 30 audiences: SUPERVISORS audiences: PROVINCIAL_GOVERNMENT }
-  }
-  policies {
-    id: "binding"
-    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
-    rungs { level: URGING after_days: 3 audiences: RESPONSIBLE_AGENCIES }
-  }
-  rules { id: "overdue" kind: REPORT_OVERDUE severity: WARNING policy_id: "standard" deadline { month: 1 day: 31 } }
-  rules {
-    id: "off-track" kind: INDICATOR_OFF_TRACK severity: WARNING policy_id: "standard"
-    tolerance: 0.05 binding_severity: CRITICAL binding_policy_id: "binding"
-  }
-  rules { id: "at-risk" kind: TASK_AT_RISK severity: WARNING policy_id: "standard" }
-)pb";
 
 absl::Time Cst(int y, int m, int d) {
   return absl::FromCivil(absl::CivilDay(y, m, d), ChinaStandardTime());
@@ -52,7 +31,8 @@ class RulesTest : public ::testing::Test {
     auto imported = DecideImport(state_, doc, {});
     ASSERT_TRUE(imported.ok());
     Commit(imported->events);
-    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kRules, &rules_));
+    rules_ = testing::TestRules();
+    ASSERT_GT(rules_.rules_size(), 0);
     auto put = DecidePutRules(state_, rules_, 0);
     ASSERT_TRUE(put.ok()) << put.status();
     Commit(*put);

@@ -118,6 +118,8 @@ class State {
   const std::map<std::string, Credential>& credentials() const { return credentials_->by_id; }
 
  private:
+  friend struct SnapshotAccess;  // engine/snapshot.cc writes and reads every field
+
   struct Credentials {
     std::map<std::string, Credential> by_id;
     std::map<std::string, std::string> id_by_hash;

@@ -9,6 +9,7 @@
 
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
+#include "duban/v1/supervision.pb.h"
 
 namespace duban::engine::testing {
 
@@ -87,6 +88,35 @@ inline duban::v1::SubmitIndicatorValueRequest ValueRequest(int indicator, int ye
   r.set_value(value);
   r.set_agency_id(agency);
   return r;
+}
+
+// A ruleset for the test plan: every kind the tests need, a standard and a
+// faster policy for binding indicators.
+inline duban::v1::Ruleset TestRules() {
+  duban::v1::Ruleset rules;
+  const bool ok = google::protobuf::TextFormat::ParseFromString(R"pb(
+  plan_id: "test-plan"
+  policies {
+    id: "standard"
+    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES }
+    rungs { level: URGING after_days: 7 audiences: RESPONSIBLE_AGENCIES }
+    rungs { level: SUPERVISION after_days: 14 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
+    rungs { level: CIRCULATION after_days: 30 audiences: SUPERVISORS audiences: PROVINCIAL_GOVERNMENT }
+  }
+  policies {
+    id: "binding"
+    rungs { level: REMINDER after_days: 0 audiences: RESPONSIBLE_AGENCIES audiences: SUPERVISORS }
+    rungs { level: URGING after_days: 3 audiences: RESPONSIBLE_AGENCIES }
+  }
+  rules { id: "overdue" kind: REPORT_OVERDUE severity: WARNING policy_id: "standard" deadline { month: 1 day: 31 } }
+  rules {
+    id: "off-track" kind: INDICATOR_OFF_TRACK severity: WARNING policy_id: "standard"
+    tolerance: 0.05 binding_severity: CRITICAL binding_policy_id: "binding"
+  }
+  rules { id: "at-risk" kind: TASK_AT_RISK severity: WARNING policy_id: "standard" }
+)pb", &rules);
+  if (!ok) rules.Clear();
+  return rules;
 }
 
 }  // namespace duban::engine::testing
