@@ -70,6 +70,14 @@ int main(int argc, char** argv) {
                  "on the system clock, sign a checkpoint of the log this often when it grew")
       ->check(CLI::Range(1.0, 86400.0 * 30))
       ->capture_default_str();
+  app.add_option("--snapshot_events,--snapshot-events", options.snapshot_every_events,
+                 "write a snapshot of the state every this many events (and at shutdown), so a "
+                 "restart replays at most about this many; 0: never")
+      ->capture_default_str();
+  app.add_option("--snapshot_keep,--snapshot-keep", options.snapshot_keep,
+                 "how many snapshots to keep (GetStateAt starts from the nearest one)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   options.checkpoint_interval = absl::Seconds(checkpoint_seconds);
   options.webhooks.initial_backoff = absl::Seconds(webhook_backoff_seconds);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/snapshots.h"
 #include "storage/hash.h"
 #include "storage/status_macros.h"
 
@@ -26,18 +27,12 @@ std::string Fingerprint(const Sequencer::Command& c) {
 absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
     storage::EventLog* log, Clock* clock, std::function<void(const absl::Status&)> on_failure,
     Hooks hooks) {
-  engine::State state;
-  absl::Status apply_status;
-  RETURN_IF_ERROR(log->Read(1, 0, [&](const Event& e) {
-    apply_status = state.Apply(e);
-    return apply_status.ok();
-  }));
-  RETURN_IF_ERROR(apply_status);
-  if (state.seq() != log->head().seq) {
-    return absl::DataLossError(absl::StrCat("replayed ", state.seq(), " events but the head is ",
-                                            log->head().seq));
-  }
-  std::unique_ptr<Sequencer> s(new Sequencer(log, clock, std::move(state)));
+  // The newest usable snapshot and the log's tail.
+  ASSIGN_OR_RETURN(LoadedState loaded, LoadState(*log, 0));
+  std::unique_ptr<Sequencer> s(new Sequencer(log, clock, std::move(loaded.state)));
+  s->loaded_from_snapshot_ = loaded.snapshot_seq;
+  s->replayed_at_start_ = loaded.replayed_events;
+  s->skipped_snapshots_ = std::move(loaded.skipped);
   s->on_failure_ = std::move(on_failure);
   s->hooks_ = std::move(hooks);
   s->writer_ = std::thread([p = s.get()] { p->Run(); });

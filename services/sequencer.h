@@ -76,7 +76,8 @@ class Sequencer {
     uint64_t batches = 0;   // synced WriteBatches (fsyncs)
   };
 
-  // Replays `log` into a fresh state and starts the writer thread.
+  // Loads the state (the newest usable snapshot in `log` and the events after
+  // it; see snapshots.h) and starts the writer thread.
   // `log` and `clock` must outlive the sequencer. If a write to the log ever
   // fails, every later command is answered UNAVAILABLE (the log cannot know
   // whether the failed batch reached the disk: a restart finds out) and
@@ -99,6 +100,12 @@ class Sequencer {
   // Commands waiting for the writer.
   size_t queued() const;
 
+  // How the start-up state was built: the snapshot's seq (0: none), the
+  // events replayed after it, and snapshots passed over (with why).
+  uint64_t loaded_from_snapshot() const { return loaded_from_snapshot_; }
+  uint64_t replayed_at_start() const { return replayed_at_start_; }
+  const std::vector<std::string>& skipped_snapshots() const { return skipped_snapshots_; }
+
  private:
   Sequencer(storage::EventLog* log, Clock* clock, engine::State state);
   void Run();
@@ -120,6 +127,9 @@ class Sequencer {
   std::deque<std::pair<std::string, std::string>> noop_order_;             // writer only
   std::function<void(const absl::Status&)> on_failure_;
   Hooks hooks_;
+  uint64_t loaded_from_snapshot_ = 0;
+  uint64_t replayed_at_start_ = 0;
+  std::vector<std::string> skipped_snapshots_;
 
   storage::EventLog* const log_;
   Clock* const clock_;

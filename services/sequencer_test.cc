@@ -237,6 +237,16 @@ class BreakableLog : public storage::EventLog {
     return inner_->ScanOutbox(fn);
   }
   absl::Status DeleteOutbox(const std::string& key) override { return inner_->DeleteOutbox(key); }
+  absl::Status PutSnapshot(uint64_t seq, const std::string& bytes) override {
+    return inner_->PutSnapshot(seq, bytes);
+  }
+  absl::StatusOr<std::optional<Snapshot>> LatestSnapshot(uint64_t at_most) const override {
+    return inner_->LatestSnapshot(at_most);
+  }
+  absl::StatusOr<std::vector<uint64_t>> SnapshotSeqs() const override {
+    return inner_->SnapshotSeqs();
+  }
+  absl::Status PruneSnapshots(size_t keep) override { return inner_->PruneSnapshots(keep); }
   std::atomic<bool> broken{false};
 
  private:

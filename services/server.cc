@@ -279,17 +279,33 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         server->simulated_->Set(absl::FromUnixMicros(e.clock_advanced().now_micros()));
       }
     }
-    std::atomic_store(&server->latest_state_, server->sequencer_->snapshot());
+    std::shared_ptr<const engine::State> published = server->sequencer_->snapshot();
+    std::atomic_store(&server->latest_state_, published);
+    server->snapshotter_->Offer(std::move(published));
     server->hub_.Publish(events);
     if (!outbox.empty()) server->webhooks_->Enqueue(outbox);
   };
+  const absl::Time load_start = absl::Now();
   ASSIGN_OR_RETURN(s->sequencer_,
                    Sequencer::Start(s->log_.get(), s->clock_.get(),
                                     [server = s.get()](const absl::Status& why) {
                                       server->MarkUnhealthy(why);
                                     },
                                     std::move(hooks)));
+  for (const std::string& why : s->sequencer_->skipped_snapshots()) {
+    spdlog::warn("snapshot skipped: {}", why);
+  }
+  spdlog::info("state at seq {} loaded in {} ms: snapshot at seq {}, {} events replayed",
+               s->sequencer_->snapshot()->seq(), absl::ToInt64Milliseconds(absl::Now() - load_start),
+               s->sequencer_->loaded_from_snapshot(), s->sequencer_->replayed_at_start());
+  // Constructed before any command can commit (the hook above uses it).
+  s->snapshot_at_stop_ = options.snapshot_every_events > 0;
+  s->snapshotter_ = std::make_unique<Snapshotter>(
+      s->log_.get(),
+      Snapshotter::Options{options.snapshot_every_events, options.snapshot_keep},
+      s->sequencer_->loaded_from_snapshot());
   std::atomic_store(&s->latest_state_, s->sequencer_->snapshot());
+  s->snapshotter_->Offer(s->sequencer_->snapshot());  // a long tail was just replayed
   // A simulated clock resumes where the log left it: never before the last
   // time it moved to, nor before the last event it recorded.
   if (s->simulated_ != nullptr) {
@@ -401,7 +417,15 @@ void Server::Shutdown() {
     grpc_->Wait();
     grpc_.reset();
   }
-  sequencer_.reset();  // finishes queued commands
+  sequencer_.reset();  // finishes queued commands (each commit updates latest_state_)
+  // A clean stop leaves a snapshot of the final state: the next start
+  // replays nothing.
+  const std::shared_ptr<const engine::State> last = std::atomic_load(&latest_state_);
+  if (snapshotter_ != nullptr && snapshot_at_stop_ && last != nullptr) {
+    absl::Status written = snapshotter_->WriteNow(*last);
+    if (!written.ok()) spdlog::warn("snapshot at shutdown: {}", std::string(written.message()));
+  }
+  snapshotter_.reset();
   webhooks_.reset();
   log_.reset();
 }

@@ -28,6 +28,7 @@
 #include "services/webhooks.h"
 #include "services/clock.h"
 #include "services/sequencer.h"
+#include "services/snapshots.h"
 #include "storage/event_log.h"
 
 namespace duban::services {
@@ -59,6 +60,10 @@ struct ServerOptions {
   // How often a signed checkpoint of the log is made when it has grown
   // (system clock; on demand: AuditService.GetCheckpoint with make_new).
   absl::Duration checkpoint_interval = absl::Hours(1);
+  // A snapshot of the state every this many events (0: none), and at
+  // shutdown; a restart replays at most about this many. The newest `keep`.
+  uint64_t snapshot_every_events = 100000;
+  size_t snapshot_keep = 8;
 };
 
 class Server {
@@ -90,6 +95,8 @@ class Server {
   std::unique_ptr<storage::EventLog> log_;
   std::unique_ptr<WebhookDispatcher> webhooks_;
   std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Snapshotter> snapshotter_;
+  bool snapshot_at_stop_ = false;
   std::unique_ptr<AssignmentServiceImpl> assignment_;
   std::unique_ptr<ReportingServiceImpl> reporting_;
   std::unique_ptr<AdminServiceImpl> admin_;

@@ -44,6 +44,7 @@ constexpr char kHashesFamily[] = "hashes";
 constexpr char kRequestsFamily[] = "requests";
 constexpr char kMetaFamily[] = "meta";
 constexpr char kOutboxFamily[] = "outbox";
+constexpr char kSnapshotsFamily[] = "snapshots";
 constexpr char kHeadKey[] = "head";
 
 std::string ZeroHash() { return std::string(kHashSize, '\0'); }
@@ -137,6 +138,7 @@ class RocksEventLog : public EventLog {
         requests_cf_(handles_[2]),
         meta_cf_(handles_[3]),
         outbox_cf_(handles_[4]),
+        snapshots_cf_(handles_[5]),
         sync_(sync) {}
 
   ~RocksEventLog() override {
@@ -183,6 +185,11 @@ class RocksEventLog : public EventLog {
 
   absl::Status DeleteOutbox(const std::string& key) override;
 
+  absl::Status PutSnapshot(uint64_t seq, const std::string& bytes) override;
+  absl::StatusOr<std::optional<Snapshot>> LatestSnapshot(uint64_t at_most) const override;
+  absl::StatusOr<std::vector<uint64_t>> SnapshotSeqs() const override;
+  absl::Status PruneSnapshots(size_t keep) override;
+
   absl::StatusOr<std::string> EventHash(uint64_t seq) const override;
 
   absl::Status Verify() const override;
@@ -199,6 +206,7 @@ class RocksEventLog : public EventLog {
   rocksdb::ColumnFamilyHandle* const requests_cf_;
   rocksdb::ColumnFamilyHandle* const meta_cf_;
   rocksdb::ColumnFamilyHandle* const outbox_cf_;
+  rocksdb::ColumnFamilyHandle* const snapshots_cf_;
   const bool sync_;
 
   // Touched only by the (single) appending thread. Once a write has failed,
@@ -487,6 +495,58 @@ absl::Status RocksEventLog::DeleteOutbox(const std::string& key) {
   return FromRocks(db_->Delete(wo, outbox_cf_, key), "delete outbox entry");
 }
 
+absl::Status RocksEventLog::PutSnapshot(uint64_t seq, const std::string& bytes) {
+  if (seq == 0 || seq > head().seq) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "event log: a snapshot at seq ", seq, " must be after an event at or before the head ",
+        head().seq));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // see the header
+  return FromRocks(db_->Put(wo, snapshots_cf_, EncodeSeq(seq), bytes),
+                   absl::StrCat("write snapshot at seq ", seq));
+}
+
+absl::StatusOr<std::optional<EventLog::Snapshot>> RocksEventLog::LatestSnapshot(
+    uint64_t at_most) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, snapshots_cf_));
+  it->SeekForPrev(EncodeSeq(at_most));
+  RETURN_IF_ERROR(FromRocks(it->status(), "find snapshot"));
+  if (!it->Valid()) return std::optional<Snapshot>();
+  Snapshot out;
+  if (!DecodeSeq(it->key(), &out.seq)) {
+    return absl::DataLossError("event log: malformed snapshot key");
+  }
+  out.bytes.assign(it->value().data(), it->value().size());
+  return std::optional<Snapshot>(std::move(out));
+}
+
+absl::StatusOr<std::vector<uint64_t>> RocksEventLog::SnapshotSeqs() const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, snapshots_cf_));
+  std::vector<uint64_t> seqs;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t seq = 0;
+    if (!DecodeSeq(it->key(), &seq)) return absl::DataLossError("event log: malformed snapshot key");
+    seqs.push_back(seq);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list snapshots"));
+  return seqs;
+}
+
+absl::Status RocksEventLog::PruneSnapshots(size_t keep) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, SnapshotSeqs());
+  if (seqs.empty() || seqs.size() <= keep) return absl::OkStatus();
+  const uint64_t end = keep == 0 ? seqs.back() + 1 : seqs[seqs.size() - keep];
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  return FromRocks(db_->DeleteRange(wo, snapshots_cf_, EncodeSeq(0), EncodeSeq(end)),
+                   "delete old snapshots");
+}
+
 absl::StatusOr<std::string> RocksEventLog::EventHash(uint64_t seq) const {
   std::string hash;
   rocksdb::Status s =
@@ -593,6 +653,11 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
   lookup_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
 
+  // Snapshots: few, large values; kept in blob files, out of the LSM tree.
+  rocksdb::ColumnFamilyOptions snapshot_options;
+  snapshot_options.enable_blob_files = true;
+  snapshot_options.min_blob_size = 4096;
+
   // Order matters: RocksEventLog takes the handles in this order. A family
   // missing from an older log (the outbox) is created empty on open.
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -601,6 +666,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
       {kRequestsFamily, lookup_options},
       {kMetaFamily, rocksdb::ColumnFamilyOptions()},
       {kOutboxFamily, rocksdb::ColumnFamilyOptions()},
+      {kSnapshotsFamily, snapshot_options},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

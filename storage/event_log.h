@@ -7,6 +7,8 @@
 //   meta         "head" -> seq (8 bytes BE) || hash (32 bytes)
 //   outbox       caller's key -> caller's value: pending deliveries (webhooks),
 //                written with the events that produced them, deleted when done
+//   snapshots    seq -> the caller's snapshot of its state after that event
+//                (opaque here; not synced: losing one only lengthens a replay)
 // Everything one Append call writes (events of several commands, their
 // request records and the new head) goes into one WriteBatch written with
 // sync=true, so a crash leaves either all of it or none of it.
@@ -101,6 +103,25 @@ class EventLog {
   // concurrently with Append; not synced (a lost delete means one more
   // delivery, which at-least-once allows).
   virtual absl::Status DeleteOutbox(const std::string& key) = 0;
+
+  // A snapshot of the caller's state after event `seq` (<= the head). Not
+  // synced: the events it covers are already durable, and a snapshot lost in
+  // a crash only means replaying from an older one. Safe to call
+  // concurrently with Append.
+  struct Snapshot {
+    uint64_t seq = 0;
+    std::string bytes;
+  };
+  virtual absl::Status PutSnapshot(uint64_t seq, const std::string& bytes) = 0;
+
+  // The newest snapshot with seq <= at_most, or nullopt when there is none.
+  virtual absl::StatusOr<std::optional<Snapshot>> LatestSnapshot(uint64_t at_most) const = 0;
+
+  // The seqs of the stored snapshots, oldest first.
+  virtual absl::StatusOr<std::vector<uint64_t>> SnapshotSeqs() const = 0;
+
+  // Deletes every snapshot but the newest `keep`.
+  virtual absl::Status PruneSnapshots(size_t keep) = 0;
 
   // The stored hash of event `seq`.
   virtual absl::StatusOr<std::string> EventHash(uint64_t seq) const = 0;

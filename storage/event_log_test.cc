@@ -133,13 +133,12 @@ void WithRawDb(
     const std::string& path,
     const std::function<void(
         rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"hashes", rocksdb::ColumnFamilyOptions()},
-      {"requests", rocksdb::ColumnFamilyOptions()},
-      {"meta", rocksdb::ColumnFamilyOptions()},
-      {"outbox", rocksdb::ColumnFamilyOptions()},
-  };
+  // Every family the log has, in the order EventLog::Open lists them (the
+  // order they were created in).
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& name : names) families.push_back({name, rocksdb::ColumnFamilyOptions()});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
@@ -778,6 +777,42 @@ TEST(EventLogOutboxTest, DeleteAndReopen) {
   ASSERT_OK(log->Verify());
 }
 
+TEST(EventLogSnapshotTest, NewestAtOrBeforeASeqAndPruning) {
+  TempDir dir;
+  auto log = MustOpen(dir.db());
+  ASSERT_NE(log, nullptr);
+  AppendCommands(log.get(), 10, 1);
+  auto none = log->LatestSnapshot(10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(log->PutSnapshot(11, "past the head").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->PutSnapshot(0, "before any event").code(), absl::StatusCode::kInvalidArgument);
+  const std::string big(1 << 20, 's');  // a blob
+  ASSERT_OK(log->PutSnapshot(3, "three"));
+  ASSERT_OK(log->PutSnapshot(6, big));
+  ASSERT_OK(log->PutSnapshot(9, "nine"));
+  auto at = [&](uint64_t seq) {
+    auto s = log->LatestSnapshot(seq);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() && s->has_value() ? (*s)->seq : 0;
+  };
+  EXPECT_EQ(at(2), 0u);
+  EXPECT_EQ(at(3), 3u);
+  EXPECT_EQ(at(8), 6u);
+  EXPECT_EQ(at(10), 9u);
+  EXPECT_EQ((*log->LatestSnapshot(7))->bytes, big);
+  ASSERT_OK(log->PruneSnapshots(2));
+  EXPECT_EQ(*log->SnapshotSeqs(), (std::vector<uint64_t>{6, 9}));
+  log.reset();
+  log = MustOpen(dir.db());  // kept across a reopen
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(at(10), 9u);
+  EXPECT_EQ(at(5), 0u);
+  ASSERT_OK(log->Verify());  // snapshots are not part of the chain
+  ASSERT_OK(log->PruneSnapshots(0));
+  EXPECT_TRUE(log->SnapshotSeqs()->empty());
+}
+
 TEST(EventLogOutboxTest, LogWithoutOutboxFamilyOpens) {
   // A log written before the outbox existed: its RocksDB has no such family.
   TempDir dir;
@@ -787,6 +822,7 @@ TEST(EventLogOutboxTest, LogWithoutOutboxFamilyOpens) {
     AppendCommands(log.get(), 3, 2);
   }
   WithRawDb(dir.db(), [](rocksdb::DB* db, const auto& cf) {
+    ASSERT_EQ(cf[4]->GetName(), "outbox");
     ASSERT_TRUE(db->DropColumnFamily(cf[4]).ok());
   });
   auto log = MustOpen(dir.db());
