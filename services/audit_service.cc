@@ -14,10 +14,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
+#include "engine/snapshot.h"
 #include "engine/rules.h"
 #include "engine/state.h"
 #include "services/grpc_status.h"
 #include "services/rpc.h"
+#include "services/snapshots.h"
 #include "storage/hash.h"
 #include "storage/status_macros.h"
 
@@ -188,6 +190,45 @@ absl::StatusOr<uint64_t> TargetSeq(storage::EventLog* log, const v1::GetStateAtR
   return found;
 }
 
+// Replays the log and compares every stored snapshot (of this build's
+// format) with the state replayed to its seq: a snapshot is a cache that
+// restarts and GetStateAt trust, so an altered one must be found.
+absl::Status CheckSnapshots(const storage::EventLog& log, v1::VerifyLogResponse* r) {
+  ASSIGN_OR_RETURN(const std::vector<uint64_t> seqs, log.SnapshotSeqs());
+  if (seqs.empty()) return absl::OkStatus();
+  engine::State replayed;
+  absl::Status failed;
+  size_t next = 0;
+  RETURN_IF_ERROR(log.Read(1, seqs.back(), [&](const v1::Event& e) {
+    failed = replayed.Apply(e);
+    for (; failed.ok() && next < seqs.size() && seqs[next] <= e.seq(); ++next) {
+      if (seqs[next] != e.seq()) continue;
+      absl::StatusOr<std::optional<storage::EventLog::Snapshot>> stored = log.LatestSnapshot(e.seq());
+      if (!stored.ok()) {
+        failed = stored.status();
+        break;
+      }
+      if (!stored->has_value() || (*stored)->seq != e.seq()) continue;  // pruned meanwhile
+      absl::StatusOr<engine::DecodedSnapshot> decoded = engine::DecodeSnapshot((*stored)->bytes);
+      if (absl::IsFailedPrecondition(decoded.status())) continue;  // another build's format
+      absl::StatusOr<std::string> hash = log.EventHash(e.seq());
+      if (!hash.ok()) {
+        failed = hash.status();
+        break;
+      }
+      r->set_snapshots(r->snapshots() + 1);
+      if (!decoded.ok() || engine::EncodeSnapshot(replayed, *hash) != (*stored)->bytes) {
+        r->set_first_bad_seq(e.seq());
+        r->set_problem(absl::StrCat("the stored state snapshot at seq ", e.seq(),
+                                    " differs from the state the log replays to"));
+        return false;
+      }
+    }
+    return failed.ok();
+  }));
+  return failed;
+}
+
 }  // namespace
 
 LogAuthority::LogAuthority(storage::EventLog* log, storage::Ed25519KeyPair key)
@@ -295,16 +336,16 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            const v1::GetStateAtRequest& r = call->request();
            RETURN_IF_ERROR(engine::CheckId("plan_id", r.plan_id()));
            ASSIGN_OR_RETURN(uint64_t target, TargetSeq(authority_->log(), r));
-           engine::State then;
-           absl::Status applied;
-           RETURN_IF_ERROR(authority_->log()->Read(1, target, [&](const v1::Event& e) {
-             applied = then.Apply(e);
-             return applied.ok();
-           }));
-           RETURN_IF_ERROR(applied);
+           if (target == 0) {
+             return absl::NotFoundError("at_micros: no event was recorded at or before that time");
+           }
+           ASSIGN_OR_RETURN(LoadedState loaded, LoadState(*authority_->log(), target));
+           const engine::State& then = loaded.state;
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(then, r.plan_id()));
            v1::StateAt* s = call->response();
            s->set_seq(then.seq());
+           s->set_from_snapshot_seq(loaded.snapshot_seq);
+           s->set_replayed_events(loaded.replayed_events);
            *s->mutable_plan() = plan->Summary();
            for (const auto& [_, t] : plan->tasks) *s->add_tasks() = t;
            for (const auto& id : plan->agency_order) *s->add_agencies() = plan->agencies.at(id);
@@ -376,6 +417,7 @@ ServerUnaryReactor* AuditServiceImpl::VerifyLog(CallbackServerContext* ctx, cons
              return true;
            });
            RETURN_IF_ERROR(read);
+           if (r->first_bad_seq() == 0) RETURN_IF_ERROR(CheckSnapshots(*log, r));
            r->set_ok(r->first_bad_seq() == 0);
            return absl::OkStatus();
          });

@@ -33,8 +33,8 @@ class AuditE2ETest : public ::testing::Test {
     Start();
   }
 
-  void Start() {
-    server_ = DubandProcess::Start(data_);
+  void Start(const std::vector<std::string>& extra_args = {}) {
+    server_ = DubandProcess::Start(data_, extra_args);
     ASSERT_NE(server_, nullptr);
     auto channel = server_->Channel();
     assignment_ = v1::AssignmentService::NewStub(channel);
@@ -108,6 +108,10 @@ class AuditE2ETest : public ::testing::Test {
 
   // Opens the stopped server's RocksDB directly and hands it to `fn`.
   void WithStoredLog(const std::function<void(rocksdb::DB*)>& fn) {
+    WithStoredLog([&](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>&) { fn(db); });
+  }
+  void WithStoredLog(
+      const std::function<void(rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
     rocksdb::Options options;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     std::vector<std::string> names;
@@ -116,7 +120,7 @@ class AuditE2ETest : public ::testing::Test {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, data_ + "/log", families, &handles, &db).ok());
-    fn(db);
+    fn(db, handles);
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
@@ -364,7 +368,8 @@ TEST_F(AuditE2ETest, AnEditedDerivedEventFailsTheRederivationCheck) {
   EXPECT_EQ(checked.differences(0).seq(), seq) << checked.differences(0).problem();
 }
 
-// A deleted event: duband refuses to serve the log, and duban-log names the seq.
+// A deleted event: VerifyLog names its seq (the server starts from its
+// shutdown snapshot, so it can be asked), and so does duban-log offline.
 TEST_F(AuditE2ETest, ADeletedEventIsNamed) {
   Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
   const uint64_t seq = Revision() - 3;
@@ -375,6 +380,81 @@ TEST_F(AuditE2ETest, ADeletedEventIsNamed) {
   CommandResult r = RunCommand({DUBAN_LOG_PATH, "verify", "--data_dir", data_});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("seq " + std::to_string(seq)));
+  Start();
+  v1::VerifyLogResponse verified;
+  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  EXPECT_FALSE(verified.ok());
+  EXPECT_EQ(verified.first_bad_seq(), seq) << verified.problem();
+  EXPECT_THAT(verified.problem(), HasSubstr("missing"));
+}
+
+// Snapshots: a restart starts from the newest one; GetStateAt starts from
+// the nearest one at or before the asked seq and answers what the live
+// server answered then.
+TEST_F(AuditE2ETest, SnapshotsServeRestartAndStateAt) {
+  ASSERT_EQ(server_->Stop(), 0);
+  Start({"--snapshot_events", "4", "--snapshot_keep", "100"});
+  std::map<uint64_t, std::vector<v1::Task>> seen;
+  for (int i = 0; i < 6; ++i) {
+    Assign("s" + std::to_string(i), 20 + i, "qh-finance");
+    Report("sr" + std::to_string(i), 43, 2021, "qh-hrss", i % 2 ? v1::ON_TRACK : v1::BEHIND);
+    seen[Revision()] = Tasks();
+  }
+  const uint64_t head = seen.rbegin()->first;
+  ASSERT_EQ(server_->Stop(), 0);  // leaves a snapshot at the head
+  Start({"--snapshot_events", "4", "--snapshot_keep", "100"});
+  EXPECT_THAT(server_->Log(), HasSubstr("snapshot at seq " + std::to_string(head) + ", 0 events replayed"));
+  EXPECT_EQ(Tasks().size(), seen.rbegin()->second.size());
+  bool some_replayed_from_a_snapshot = false;
+  for (const auto& [seq, tasks] : seen) {
+    v1::GetStateAtRequest req;
+    req.set_plan_id(kPlan);
+    req.set_seq(seq);
+    v1::StateAt then;
+    ASSERT_TRUE(audit_->GetStateAt(server_->Context().get(), req, &then).ok());
+    EXPECT_EQ(then.seq(), seq);
+    EXPECT_LE(then.from_snapshot_seq(), seq);
+    EXPECT_EQ(then.from_snapshot_seq() + then.replayed_events(), seq);
+    if (then.from_snapshot_seq() > 0 && then.replayed_events() < seq) some_replayed_from_a_snapshot = true;
+    ASSERT_EQ(then.tasks_size(), static_cast<int>(tasks.size()));
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      EXPECT_EQ(then.tasks(i).SerializeAsString(), tasks[i].SerializeAsString())
+          << "task " << tasks[i].number() << " at seq " << seq;
+    }
+  }
+  EXPECT_TRUE(some_replayed_from_a_snapshot);
+  v1::VerifyLogResponse verified;
+  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_GE(verified.snapshots(), 3u);
+}
+
+// A stored snapshot altered on disk is what a restart would trust: VerifyLog
+// replays the log and names the snapshot that differs.
+TEST_F(AuditE2ETest, VerifyLogNamesAnAlteredSnapshot) {
+  Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
+  const uint64_t head = Revision();
+  ASSERT_EQ(server_->Stop(), 0);  // leaves a snapshot at the head
+  WithStoredLog([&](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+    rocksdb::ColumnFamilyHandle* snapshots = nullptr;
+    for (auto* f : families) {
+      if (f->GetName() == "snapshots") snapshots = f;
+    }
+    ASSERT_NE(snapshots, nullptr);
+    std::string value;
+    ASSERT_TRUE(db->Get({}, snapshots, Key(head), &value).ok());
+    const std::string from = "审计可追溯", to = "审计可篡改";
+    const size_t at = value.find(from);
+    ASSERT_NE(at, std::string::npos);
+    value.replace(at, from.size(), to);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), snapshots, Key(head), value).ok());
+  });
+  Start();
+  v1::VerifyLogResponse verified;
+  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  EXPECT_FALSE(verified.ok());
+  EXPECT_EQ(verified.first_bad_seq(), head) << verified.problem();
+  EXPECT_THAT(verified.problem(), HasSubstr("snapshot"));
 }
 
 TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {

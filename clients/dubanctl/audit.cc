@@ -886,12 +886,12 @@ std::string FormatConsistencyProof(const v1::ConsistencyProof& proof) {
 
 std::string FormatVerifyLog(const v1::VerifyLogResponse& response) {
   const std::string checked =
-      absl::StrCat(response.events(), " events and ", response.checkpoints(),
-                   " checkpoints");
+      absl::StrCat(response.events(), " events, ", response.checkpoints(),
+                   " checkpoints and ", response.snapshots(), " state snapshots");
   if (response.ok()) {
     return absl::StrCat("ok: ", checked,
-                        " checked; stored bytes, hash chain and Merkle roots "
-                        "agree\n");
+                        " checked; stored bytes, hash chain, Merkle roots and "
+                        "snapshots agree\n");
   }
   return absl::StrCat("FAILED at seq ", response.first_bad_seq(), ": ",
                       response.problem(), "\n(checked ", checked, ")\n");
@@ -949,6 +949,11 @@ std::string FormatStateAt(const v1::StateAt& state, int64_t recorded_micros,
   if (recorded_micros != 0) {
     absl::StrAppend(&as_of, " (recorded ", CstTime(recorded_micros), ")");
   }
+  absl::StrAppend(&as_of, "; rebuilt from ",
+                  state.from_snapshot_seq() == 0
+                      ? std::string("the first event")
+                      : absl::StrCat("the snapshot at seq ", state.from_snapshot_seq()),
+                  " + ", state.replayed_events(), " events");
   std::string rules = "none";
   if (state.rules().version() != 0) {
     rules =
