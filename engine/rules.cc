@@ -1,9 +1,13 @@
 #include "engine/rules.h"
 
 #include <algorithm>
+#include <climits>
+#include <tuple>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/commands.h"
@@ -82,17 +86,6 @@ duban::v1::Subject MakeSubject(const Rule& rule, const PlanState& plan, int task
   return s;
 }
 
-// The seq of the latest task report for (task, year) from any of its reporters, or 0.
-const duban::v1::ProgressReport* LatestTaskReport(const PlanState& plan, const duban::v1::Task& task,
-                                                  int year) {
-  const duban::v1::ProgressReport* latest = nullptr;
-  for (const std::string& a : TaskReporters(task)) {
-    const auto* r = plan.LatestReport(task.number(), year, a);
-    if (r != nullptr && (latest == nullptr || r->seq() > latest->seq())) latest = r;
-  }
-  return latest;
-}
-
 const char* StatusWord(duban::v1::ProgressStatus s) {
   switch (s) {
     case duban::v1::NOT_STARTED: return "未开始";
@@ -104,7 +97,81 @@ const char* StatusWord(duban::v1::ProgressStatus s) {
   }
 }
 
-void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
+// What one evaluation reads, gathered once: the tasks and indicators in
+// scope with each task's reporters, and the latest report of every (task,
+// year, agency) in scope, found by (task, year) and a short scan instead of
+// a string-keyed map lookup per question.
+class PlanIndex {
+ public:
+  using Fact = PlanState::ReportFact;
+  struct TaskEntry {
+    int32_t number;
+    const duban::v1::Task* task;
+    std::vector<std::string> reporters;   // TaskReporters(task)
+    std::vector<int32_t> reporter_index;  // their PlanState::ReportAgency (-1: never reported)
+    std::vector<int32_t> agency_index;    // of each responsibility, in order
+    const std::vector<Fact>* facts;       // never null
+  };
+
+  PlanIndex(const PlanState& plan, const Scope& scope) : plan_(plan) {
+    static const std::vector<Fact> kNone;
+    auto add_task = [&](const duban::v1::Task& t) {
+      auto facts = plan.report_facts.find(t.number());
+      TaskEntry e{t.number(), &t, TaskReporters(t), {}, {},
+                  facts == plan.report_facts.end() ? &kNone : &facts->second};
+      for (const auto& a : e.reporters) e.reporter_index.push_back(plan.ReportAgency(a));
+      for (const auto& r : t.responsibilities()) e.agency_index.push_back(plan.ReportAgency(r.agency_id()));
+      tasks_.push_back(std::move(e));
+    };
+    if (scope.all) {
+      for (const auto& [_, t] : plan.tasks) add_task(t);
+      for (const auto& [_, i] : plan.indicators) indicators_.push_back(&i);
+      return;
+    }
+    for (int32_t n : scope.tasks) {
+      if (const auto* t = plan.FindTask(n)) add_task(*t);
+    }
+    for (int32_t n : scope.indicators) {
+      if (const auto* i = plan.FindIndicator(n)) indicators_.push_back(i);
+    }
+  }
+
+  const std::vector<TaskEntry>& tasks() const { return tasks_; }
+  const std::vector<const duban::v1::Indicator*>& indicators() const { return indicators_; }
+
+  // The latest report of (task, year, agency index), or null. (Facts are
+  // sorted by year, then agency.)
+  static const Fact* Latest(const TaskEntry& t, int32_t year, int32_t agency) {
+    if (agency < 0) return nullptr;
+    auto it = std::lower_bound(t.facts->begin(), t.facts->end(), std::make_pair(year, agency),
+                               [](const Fact& f, const std::pair<int32_t, int32_t>& key) {
+                                 return std::make_pair(f.year, f.agency) < key;
+                               });
+    return it != t.facts->end() && it->year == year && it->agency == agency ? &*it : nullptr;
+  }
+
+  // The latest task report for (task, year) from any of its reporters, or null.
+  static const Fact* LatestTaskReport(const TaskEntry& t, int32_t year) {
+    const Fact* latest = nullptr;
+    for (int32_t a : t.reporter_index) {
+      const Fact* f = Latest(t, year, a);
+      if (f != nullptr && (latest == nullptr || f->seq > latest->seq)) latest = f;
+    }
+    return latest;
+  }
+
+  // The whole report behind a fact (for the words of a condition).
+  const duban::v1::ProgressReport& Report(const TaskEntry& t, const Fact& f) const {
+    return *plan_.LatestReport(t.number, f.year, plan_.report_agencies[f.agency]);
+  }
+
+ private:
+  const PlanState& plan_;
+  std::vector<TaskEntry> tasks_;
+  std::vector<const duban::v1::Indicator*> indicators_;
+};
+
+void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& rule, absl::Time now,
                    std::map<std::string, Condition>* out) {
   const int start = plan.plan.start_year();
   const int end = plan.plan.end_year();
@@ -130,9 +197,10 @@ void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
       const auto deadline = MonthDayOr(rule.deadline(), 1, 31);
       for (int y = start; y <= end; ++y) {
         if (now < EndOfDay(y + 1, deadline)) continue;
-        for (const auto& [number, task] : plan.tasks) {
-          if (LatestTaskReport(plan, task, y) != nullptr) continue;
-          const std::vector<std::string> leads = TaskReporters(task);
+        for (const auto& t : index.tasks()) {
+          const int32_t number = t.number;
+          if (PlanIndex::LatestTaskReport(t, y) != nullptr) continue;
+          const std::vector<std::string>& leads = t.reporters;
           if (leads.empty()) continue;
           const std::string what = absl::StrCat("任务", number, " ", y, "年度进展报告逾期未报");
           plain(MakeSubject(rule, plan, number, 0, leads.front(), y), {}, what,
@@ -146,17 +214,21 @@ void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
       const auto deadline = MonthDayOr(rule.deadline(), 2, 28);
       for (int y = start; y <= end; ++y) {
         if (now < EndOfDay(y + 1, deadline)) continue;
-        for (const auto& [number, task] : plan.tasks) {
-          const auto* lead_report = LatestTaskReport(plan, task, y);
+        for (const auto& t : index.tasks()) {
+          const int32_t number = t.number;
+          const auto* lead_report = PlanIndex::LatestTaskReport(t, y);
           if (lead_report == nullptr) continue;  // that is REPORT_OVERDUE's business
-          for (const auto& r : task.responsibilities()) {
-            if (ReportKindFor(task, r.agency_id()) == duban::v1::TASK_REPORT) continue;
-            if (plan.LatestReport(number, y, r.agency_id()) != nullptr) continue;
+          for (int k = 0; k < t.task->responsibilities_size(); ++k) {
+            const auto& r = t.task->responsibilities(k);
+            if (std::find(t.reporters.begin(), t.reporters.end(), r.agency_id()) != t.reporters.end()) {
+              continue;  // a task report, not a contribution
+            }
+            if (PlanIndex::Latest(t, y, t.agency_index[k]) != nullptr) continue;
             const std::string what = absl::StrCat("任务", number, " ", y, "年度",
                                                   ShortName(plan, r.agency_id()), "未报送工作情况");
-            plain(MakeSubject(rule, plan, number, 0, r.agency_id(), y), {lead_report->seq()}, what,
+            plain(MakeSubject(rule, plan, number, 0, r.agency_id(), y), {lead_report->seq}, what,
                   absl::StrCat(what, "（牵头单位已于", Date(absl::FromUnixMicros(
-                                                           lead_report->recorded_at_micros())),
+                                                           index.Report(t, *lead_report).recorded_at_micros())),
                                "报告；截止", y + 1, "-", deadline.month(), "-", deadline.day(),
                                "）"));
           }
@@ -166,7 +238,9 @@ void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
     }
     case duban::v1::INDICATOR_OFF_TRACK: {
       const double tol = rule.tolerance() > 0 ? rule.tolerance() : kDefaultTolerance;
-      for (const auto& [number, ind] : plan.indicators) {
+      for (const duban::v1::Indicator* indicator : index.indicators()) {
+        const duban::v1::Indicator& ind = *indicator;
+        const int32_t number = ind.number();
         const duban::v1::IndicatorSeries series = BuildIndicatorSeries(plan, ind, tol);
         std::vector<uint64_t> seen;  // value events up to this year
         for (const auto& p : series.points()) {
@@ -190,18 +264,21 @@ void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
       break;
     }
     case duban::v1::TASK_AT_RISK: {
-      for (const auto& [number, task] : plan.tasks) {
+      for (const auto& t : index.tasks()) {
+        const int32_t number = t.number;
         for (int y = start; y <= end; ++y) {
-          for (const std::string& a : TaskReporters(task)) {
-            const auto* r = plan.LatestReport(number, y, a);
+          for (size_t k = 0; k < t.reporters.size(); ++k) {
+            const std::string& a = t.reporters[k];
+            const auto* r = PlanIndex::Latest(t, y, t.reporter_index[k]);
             if (r == nullptr ||
-                (r->status() != duban::v1::AT_RISK && r->status() != duban::v1::BEHIND)) {
+                (r->status != duban::v1::AT_RISK && r->status != duban::v1::BEHIND)) {
               continue;
             }
             const std::string what = absl::StrCat("任务", number, " ", y, "年度进展",
-                                                  StatusWord(r->status()));
-            plain(MakeSubject(rule, plan, number, 0, a, y), {r->seq()}, what,
-                  absl::StrCat(what, "（", ShortName(plan, a), "报告：", r->summary(), "）"));
+                                                  StatusWord(r->status));
+            plain(MakeSubject(rule, plan, number, 0, a, y), {r->seq}, what,
+                  absl::StrCat(what, "（", ShortName(plan, a), "报告：", index.Report(t, *r).summary(),
+                               "）"));
           }
         }
       }
@@ -211,22 +288,25 @@ void AddConditions(const PlanState& plan, const Rule& rule, absl::Time now,
       const int year = rule.midterm_year() != 0 ? rule.midterm_year() : start + 2;
       const auto gate = MonthDayOr(rule.gate_date(), 1, 31);
       if (now < EndOfDay(year + 1, gate)) break;
-      for (const auto& [number, task] : plan.tasks) {
-        const auto* r = LatestTaskReport(plan, task, year);
+      for (const auto& t : index.tasks()) {
+        const int32_t number = t.number;
+        const auto* r = PlanIndex::LatestTaskReport(t, year);
         if (r != nullptr &&
-            (r->status() == duban::v1::ON_TRACK || r->status() == duban::v1::COMPLETED)) {
+            (r->status == duban::v1::ON_TRACK || r->status == duban::v1::COMPLETED)) {
           continue;
         }
-        const std::vector<std::string> leads = TaskReporters(task);
+        const std::vector<std::string>& leads = t.reporters;
         if (leads.empty()) continue;
         const std::string what = absl::StrCat("中期评估：任务", number, "未达到按计划推进");
         plain(MakeSubject(rule, plan, number, 0, leads.front(), year),
-              r ? std::vector<uint64_t>{r->seq()} : std::vector<uint64_t>{}, what,
-              absl::StrCat(what, "（", year, "年度", r ? StatusWord(r->status()) : "未报告", "）"));
+              r ? std::vector<uint64_t>{r->seq} : std::vector<uint64_t>{}, what,
+              absl::StrCat(what, "（", year, "年度", r ? StatusWord(r->status) : "未报告", "）"));
       }
       const double share = rule.min_share_of_target() > 0 ? rule.min_share_of_target()
                                                           : kDefaultMinShare;
-      for (const auto& [number, ind] : plan.indicators) {
+      for (const duban::v1::Indicator* indicator : index.indicators()) {
+        const duban::v1::Indicator& ind = *indicator;
+        const int32_t number = ind.number();
         if (ind.target_kind() == duban::v1::INCREASING || ind.target_kind() == duban::v1::CEILING) {
           continue;  // no share of a target to reach
         }
@@ -445,13 +525,26 @@ std::vector<std::string> ResponsibleAgencies(const PlanState& plan, const Escala
 
 std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl::Time now,
                             uint64_t cause_seq) {
+  return EvaluateScope(state, plan_id, Scope{}, now, cause_seq);
+}
+
+bool Scope::Covers(const duban::v1::Subject& subject) const {
+  if (all) return true;
+  if (subject.task_number() != 0) return tasks.count(subject.task_number()) > 0;
+  if (subject.indicator_number() != 0) return indicators.count(subject.indicator_number()) > 0;
+  return false;
+}
+
+std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id, const Scope& scope,
+                                 absl::Time now, uint64_t cause_seq) {
   std::vector<Event> events;
   const PlanState* plan = state.FindPlan(plan_id);
   if (plan == nullptr || plan->rules.version() == 0) return events;
   const duban::v1::Ruleset& rs = plan->rules.ruleset();
+  const PlanIndex index(*plan, scope);
   std::map<std::string, Condition> conditions;
   for (const Rule& rule : rs.rules()) {
-    if (!rule.disabled()) AddConditions(*plan, rule, now, &conditions);
+    if (!rule.disabled()) AddConditions(*plan, index, rule, now, &conditions);
   }
   const int64_t now_us = absl::ToUnixMicros(now);
   auto escalation_event = [&](Event e) {
@@ -463,6 +556,7 @@ std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl
   // Open escalations: cleared, repeated, climbing.
   for (const auto& [key, id] : plan->open_escalations) {
     const Escalation& esc = plan->escalations.at(id);
+    if (!scope.Covers(esc.subject())) continue;
     auto c = conditions.find(key);
     if (c == conditions.end()) {
       Event e;
@@ -503,19 +597,20 @@ std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl
       }
       base = std::max(base, esc.ack_due_micros() - current_after_days * day);
     }
-    Escalation climbing = esc;
+    std::optional<Escalation> climbing;  // copied only when it climbs
     for (const auto& rung : policy->rungs()) {
-      if (rung.level() <= climbing.level()) continue;
+      if (rung.level() <= (climbing ? climbing->level() : esc.level())) continue;
       const int64_t due = base + rung.after_days() * day;
       if (now_us < due) break;
+      if (!climbing) climbing = esc;
       Event e;
       auto* p = e.mutable_escalation_raised();
       p->set_escalation_id(id);
       p->set_level(rung.level());
       p->set_at_micros(now_us);
       escalation_event(std::move(e));
-      climbing.set_level(rung.level());
-      AddNotices(*plan, climbing, rung, now, cause_seq, &events);
+      climbing->set_level(rung.level());
+      AddNotices(*plan, *climbing, rung, now, cause_seq, &events);
     }
   }
 
@@ -558,20 +653,61 @@ std::vector<Event> EvaluateAll(const State& state, absl::Time now, uint64_t caus
 }
 
 std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::vector<Event>& cause) {
-  std::set<std::string> plans;
+  std::map<std::string, Scope> plans;  // what the command touched, by plan
   bool clock_moved = false;
   for (const auto& e : cause) {
     if (e.has_clock_advanced()) {
       now = std::max(now, absl::FromUnixMicros(e.clock_advanced().now_micros()));
       clock_moved = true;
     }
-    if (!e.plan_id().empty()) plans.insert(e.plan_id());
+    if (e.plan_id().empty()) continue;
+    auto [it, added] = plans.try_emplace(e.plan_id());
+    Scope& scope = it->second;
+    if (added) scope.all = false;
+    if (scope.all) continue;
+    const PlanState* plan = state.FindPlan(e.plan_id());
+    auto escalation_subject = [&](const std::string& id) -> const duban::v1::Subject* {
+      if (plan == nullptr) return nullptr;
+      auto esc = plan->escalations.find(id);
+      return esc == plan->escalations.end() ? nullptr : &esc->second.subject();
+    };
+    const duban::v1::Subject* subject = nullptr;
+    switch (e.payload_case()) {
+      case Event::kProgressReported:
+        scope.tasks.insert(e.progress_reported().report().task_number());
+        break;
+      case Event::kIndicatorValueReported:
+        scope.indicators.insert(e.indicator_value_reported().value().indicator_number());
+        break;
+      case Event::kResponsibilityAssigned:
+        scope.tasks.insert(e.responsibility_assigned().task_number());
+        break;
+      case Event::kResponsibilityRevoked:
+        scope.tasks.insert(e.responsibility_revoked().task_number());
+        break;
+      case Event::kEscalationAcknowledged:
+        subject = escalation_subject(e.escalation_acknowledged().escalation_id());
+        break;
+      case Event::kEscalationResolved:
+        subject = escalation_subject(e.escalation_resolved().escalation_id());
+        break;
+      default:
+        scope.all = true;  // the plan, its registry, its ruleset: everything may change
+        break;
+    }
+    if (subject != nullptr) {
+      if (subject->task_number() != 0) scope.tasks.insert(subject->task_number());
+      if (subject->indicator_number() != 0) scope.indicators.insert(subject->indicator_number());
+      if (subject->task_number() == 0 && subject->indicator_number() == 0) scope.all = true;
+    } else if (e.has_escalation_acknowledged() || e.has_escalation_resolved()) {
+      scope.all = true;
+    }
   }
   const uint64_t cause_seq = cause.empty() ? 0 : cause.back().seq();
   if (clock_moved) return EvaluateAll(state, now, cause_seq);
   std::vector<Event> out;
-  for (const auto& plan : plans) {
-    auto events = Evaluate(state, plan, now, cause_seq);
+  for (const auto& [plan, scope] : plans) {
+    auto events = EvaluateScope(state, plan, scope, now, cause_seq);
     out.insert(out.end(), std::make_move_iterator(events.begin()),
                std::make_move_iterator(events.end()));
   }

@@ -11,6 +11,7 @@
 #define DUBAN_ENGINE_RULES_H_
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,18 +38,36 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecidePutRules(const State& state,
                                                              const duban::v1::Ruleset& ruleset,
                                                              uint32_t expected_version);
 
+// What an evaluation considers: the whole plan, or only the tasks and
+// indicators an event touched (their subjects' conditions and open
+// escalations; nothing else is opened, raised or cleared).
+struct Scope {
+  bool all = true;
+  std::set<int32_t> tasks;
+  std::set<int32_t> indicators;
+  bool Covers(const duban::v1::Subject& subject) const;
+};
+
 // The escalation events (and their notices) for the plan at `now`.
 // `cause_seq` is the event that prompted the evaluation (0 for a tick); it is
 // recorded on what the evaluation changes. A plan without rules: none.
 std::vector<duban::v1::Event> Evaluate(const State& state, const std::string& plan_id,
                                        absl::Time now, uint64_t cause_seq);
 
+// Evaluate restricted to `scope`.
+std::vector<duban::v1::Event> EvaluateScope(const State& state, const std::string& plan_id,
+                                            const Scope& scope, absl::Time now, uint64_t cause_seq);
+
 // Evaluate for every plan that has rules.
 std::vector<duban::v1::Event> EvaluateAll(const State& state, absl::Time now, uint64_t cause_seq);
 
 // What the rules derive after a command whose own events `cause` (seqs set)
-// are applied to `state`: the plans they touched are evaluated at `now`, or
-// every plan at the new time when the command moved a simulated clock.
+// are applied to `state`, at `now`: for a report, an indicator value, a
+// change of responsibility, an acknowledgement or a resolution, only the
+// task or indicator it touched is re-evaluated; any other change to a plan
+// (its registry, tasks, ruleset) re-evaluates the whole plan; a command that
+// moved a simulated clock evaluates every plan at the new time. What time
+// alone brings (a deadline passing, a ladder's next rung) comes with ticks.
 // The sequencer runs exactly this after every command; so does the audit's
 // re-derivation check.
 std::vector<duban::v1::Event> DeriveAfter(const State& state, absl::Time now,

@@ -172,6 +172,44 @@ TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
   EXPECT_GE(closed->timeline_size(), 4);  // opened, 催办, 督办, cleared
 }
 
+// After a command the rules look only at what it touched: a report on task 3
+// settles task 3's escalation, and the climbs that time alone has made due
+// for tasks 1 and 2 wait for the tick.
+TEST_F(RulesTest, ACommandReevaluatesOnlyWhatItTouched) {
+  Tick(Cst(2022, 2, 1));  // overdue 2021 reports: tasks 1, 2, 3 open at 提醒
+  ASSERT_NE(Open("overdue", 1, 2021), nullptr);
+  ASSERT_NE(Open("overdue", 2, 2021), nullptr);
+  ASSERT_NE(Open("overdue", 3, 2021), nullptr);
+  const absl::Time later = Cst(2022, 2, 10);  // 催办 is due for all three
+  auto report = DecideSubmitProgress(state_, testing::ProgressRequest(3, 2021, "hrss"));
+  ASSERT_TRUE(report.ok());
+  for (Event& e : *report) {
+    e.set_seq(state_.seq() + 1);
+    ASSERT_TRUE(state_.Apply(e).ok());
+  }
+  const std::vector<Event> derived = DeriveAfter(state_, later, *report);
+  ASSERT_EQ(derived.size(), 1u);
+  EXPECT_TRUE(derived[0].has_escalation_cleared());
+  EXPECT_EQ(derived[0].escalation_cleared().escalation_id(), Open("overdue", 3, 2021)->id());
+  EXPECT_EQ(derived[0].causation_seq(), report->back().seq());
+  // The whole plan at the same time: the two climbs as well.
+  int raised = 0;
+  for (const Event& e : Evaluate(state_, "test-plan", later, 0)) raised += e.has_escalation_raised();
+  EXPECT_EQ(raised, 2);
+  // A change to the plan itself (here: its ruleset) re-evaluates all of it.
+  duban::v1::Ruleset changed = rules_;
+  changed.mutable_rules(2)->set_disabled(true);
+  auto put = DecidePutRules(state_, changed, 1);
+  ASSERT_TRUE(put.ok());
+  for (Event& e : *put) {
+    e.set_seq(state_.seq() + 1);
+    ASSERT_TRUE(state_.Apply(e).ok());
+  }
+  raised = 0;
+  for (const Event& e : DeriveAfter(state_, later, *put)) raised += e.has_escalation_raised();
+  EXPECT_EQ(raised, 2);
+}
+
 TEST_F(RulesTest, BindingIndicatorsEscalateFasterAndResolvedStaysClosed) {
   // Indicator 2 (>10.5, 约束性) below its floor.
   const uint64_t v = Value(2, 2021, 10.2, "drc");

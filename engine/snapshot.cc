@@ -140,6 +140,10 @@ struct SnapshotAccess {
       revisions.assign(std::make_move_iterator(h.mutable_revisions()->begin()),
                        std::make_move_iterator(h.mutable_revisions()->end()));
     }
+    // The rules' index (kept sorted, so the order of notes does not matter).
+    for (const auto& [_, revisions] : p.progress) {
+      if (!revisions.empty()) p.NoteReport(revisions.back());
+    }
     for (auto& h : *in.mutable_indicator_values()) {
       auto& revisions = p.indicator_values[{h.indicator(), h.year()}];
       revisions.assign(std::make_move_iterator(h.mutable_revisions()->begin()),

@@ -108,6 +108,29 @@ const duban::v1::ProgressReport* PlanState::LatestReport(int32_t task, int32_t y
   return it == progress.end() || it->second.empty() ? nullptr : &it->second.back();
 }
 
+void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
+  auto [index, added] =
+      report_agency_index.try_emplace(r.agency_id(), static_cast<int32_t>(report_agencies.size()));
+  if (added) report_agencies.push_back(r.agency_id());
+  const int32_t agency = index->second;
+  // Sorted by (year, agency), whatever order the reports came in.
+  std::vector<ReportFact>& facts = report_facts[r.task_number()];
+  auto it = std::lower_bound(facts.begin(), facts.end(), std::make_pair(r.year(), agency),
+                             [](const ReportFact& f, const std::pair<int32_t, int32_t>& key) {
+                               return std::make_pair(f.year, f.agency) < key;
+                             });
+  if (it == facts.end() || it->year != r.year() || it->agency != agency) {
+    it = facts.insert(it, ReportFact{r.year(), agency});
+  }
+  it->seq = r.seq();
+  it->status = r.status();
+}
+
+int32_t PlanState::ReportAgency(const std::string& agency_id) const {
+  auto it = report_agency_index.find(agency_id);
+  return it == report_agency_index.end() ? -1 : it->second;
+}
+
 const duban::v1::IndicatorValue* PlanState::LatestValue(int32_t indicator, int32_t year) const {
   auto it = indicator_values.find(ValueKey{indicator, year});
   return it == indicator_values.end() || it->second.empty() ? nullptr : &it->second.back();
@@ -463,6 +486,7 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       r.set_seq(seq);
       r.set_recorded_at_micros(e.recorded_at_micros());
       r.set_principal(e.principal());
+      ps.NoteReport(r);
       history.push_back(std::move(r));
       return absl::OkStatus();
     }

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
@@ -41,6 +42,23 @@ struct PlanState {
   // Progress reports by (task, year, agency), each oldest revision first.
   using ProgressKey = std::tuple<int32_t, int32_t, std::string>;
   std::map<ProgressKey, std::vector<duban::v1::ProgressReport>> progress;
+  // For the rules, which ask of every task and year on every tick who has
+  // reported: the latest report of each (year, agency), per task, in one
+  // short contiguous vector. Kept by Apply beside `progress` (NoteReport);
+  // not in snapshots, which rebuild it from `progress`.
+  struct ReportFact {
+    int32_t year = 0;
+    int32_t agency = 0;  // index into report_agencies
+    duban::v1::ProgressStatus status = duban::v1::PROGRESS_STATUS_UNSPECIFIED;
+    uint64_t seq = 0;
+  };
+  std::map<int32_t, std::vector<ReportFact>> report_facts;  // by task; sorted by (year, agency)
+  std::vector<std::string> report_agencies;                  // the agencies facts name
+  absl::flat_hash_map<std::string, int32_t> report_agency_index;
+  // The index of an agency in report_agencies, or -1 if it never reported.
+  int32_t ReportAgency(const std::string& agency_id) const;
+  void NoteReport(const duban::v1::ProgressReport& report);
+
   // Indicator values by (indicator, year), each oldest revision first.
   using ValueKey = std::pair<int32_t, int32_t>;
   std::map<ValueKey, std::vector<duban::v1::IndicatorValue>> indicator_values;
