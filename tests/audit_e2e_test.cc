@@ -14,6 +14,7 @@
 #include "duban/v1/audit.grpc.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "storage/checkpoint.h"
+#include "storage/event_log.h"
 #include "storage/hash.h"
 #include "storage/merkle.h"
 #include "tests/duband_process.h"
@@ -224,6 +225,12 @@ TEST_F(AuditE2ETest, ReadEventsFiltersAndResumes) {
     if (i > 0) {
       EXPECT_EQ(all[i].event().prev_hash(), all[i - 1].hash());
     }
+    // `stored` is what `hash` covers, and it is the event that was sent.
+    EXPECT_EQ(storage::ChainHash(all[i].event().prev_hash(), all[i].stored()), all[i].hash())
+        << "seq " << i + 1;
+    v1::Event parsed;
+    ASSERT_TRUE(parsed.ParseFromString(all[i].stored())) << "seq " << i + 1;
+    EXPECT_EQ(parsed.SerializeAsString(), all[i].event().SerializeAsString());
   }
   v1::ReadEventsRequest by_task;
   by_task.set_task_number(20);

@@ -549,11 +549,14 @@ void ProgressLine::Done() {
 
 absl::StatusOr<std::string> ExportLine(const v1::AuditEvent& event,
                                        bool* reproduced) {
-  std::string bytes;
-  if (!event.event().SerializeToString(&bytes)) {
+  // The bytes the server stored and hashed; only a server older than the
+  // `stored` field leaves them out, and then re-serializing is the best guess.
+  std::string serialized;
+  if (event.stored().empty() && !event.event().SerializeToString(&serialized)) {
     return absl::InternalError(absl::StrCat("seq ", event.event().seq(),
                                             ": the event does not serialize"));
   }
+  const std::string& bytes = event.stored().empty() ? serialized : event.stored();
   if (reproduced != nullptr) {
     *reproduced = Sha256({event.event().prev_hash(), bytes}) == event.hash();
   }

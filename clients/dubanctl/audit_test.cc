@@ -876,6 +876,7 @@ SyntheticLog MakeLog(size_t n, const TestKey& key) {
     v1::AuditEvent audit_event;
     *audit_event.mutable_event() = e;
     audit_event.set_hash(hash);
+    audit_event.set_stored(bytes);
     log.events.push_back(audit_event);
     log.hashes.push_back(hash);
     prev = hash;
@@ -970,6 +971,43 @@ TEST(ExportTest, LinesParseAndTheChainGivesTheMerkleRoot) {
           ParseExportLine("{\"seq\":3,\"hash\":\"zz\"}").status().message()),
       HasSubstr("seq 3: \"hash\" is not a hash"));
   EXPECT_FALSE(ParseExportLine("not json").ok());
+}
+
+// The export holds the bytes the server stored, not a re-serialization: here
+// stored bytes whose fields are not in the order protobuf writes them (as an
+// older or another writer may have left them) still give the server's hash.
+TEST(ExportTest, EventBase64IsTheStoredBytes) {
+  v1::Event e;
+  e.set_seq(1);
+  e.set_prev_hash(std::string(kHashSize, '\0'));
+  e.set_principal("admin");
+  v1::Event tail;
+  tail.set_principal("admin");
+  v1::Event head = e;
+  head.clear_principal();
+  const std::string stored = tail.SerializeAsString() + head.SerializeAsString();
+  ASSERT_NE(stored, e.SerializeAsString());  // fields out of protobuf's order
+  v1::Event parsed;
+  ASSERT_TRUE(parsed.ParseFromString(stored));
+  v1::AuditEvent event;
+  *event.mutable_event() = parsed;
+  event.set_hash(Sha256({e.prev_hash(), stored}));
+  event.set_stored(stored);
+  bool reproduced = false;
+  absl::StatusOr<std::string> line = ExportLine(event, &reproduced);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_TRUE(reproduced);
+  absl::StatusOr<ExportRecord> record = ParseExportLine(*line);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->event_bytes, stored);
+  ExportChecker checker;
+  EXPECT_TRUE(checker.Add(*record).ok()) << checker.status();
+  // Without `stored` (an older server) the re-serialization is all there is,
+  // and it does not reproduce the hash.
+  event.clear_stored();
+  line = ExportLine(event, &reproduced);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_FALSE(reproduced);
 }
 
 TEST(ExportTest, AlteredExportsFailNamingTheSeq) {

@@ -1572,8 +1572,8 @@ absl::Status AuditExport(const Session& session, const std::string& out_file,
     return absl::DataLossError(absl::StrCat(
         summary->not_reproduced, " events (the first at seq ",
         summary->first_not_reproduced,
-        ") did not serialize back to the bytes the server hashed: the file "
-        "holds them as received, and verify-offline will name them"));
+        ") came with bytes that do not hash to the hash the server sent: the "
+        "file holds them as received, and verify-offline will name them"));
   }
   return absl::OkStatus();
 }
