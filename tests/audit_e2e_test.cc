@@ -2,7 +2,9 @@
 // recorded moment equal to what the live server answered then, signed
 // checkpoints and Merkle proofs checked with the storage library's
 // verifiers, and tampering with the stored log named by VerifyLog.
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <set>
 
@@ -326,9 +328,10 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   const uint64_t revision_before = Revision();
   // Into a new folder, offline; the admin keeps their token.
   const std::string copy = dir_.path() + "/copy";
-  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", copy, exported});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(storage::ToHex(before.back().hash())));
+  EXPECT_THAT(r.err, HasSubstr("imported"));  // the progress line
   std::ofstream(copy + "/admin.token") << server_->admin_token() << "\n";
   ASSERT_EQ(server_->Stop(), 0);
   data_ = copy;
@@ -346,8 +349,23 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
   EXPECT_TRUE(verified.ok()) << verified.problem();
   // A second import into a folder that has a log is refused.
-  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
-  EXPECT_NE(r.exit_code, 0);
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", copy, exported});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("is not empty"));
+  // An altered line is named by file:line and seq, and leaves nothing behind.
+  std::ifstream in(exported);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t line3 = text.find("{\"seq\":3,");
+  ASSERT_NE(line3, std::string::npos);
+  const size_t hash = text.find("\"hash\":\"", line3) + 8;
+  text[hash] = text[hash] == '0' ? '1' : '0';
+  const std::string altered = dir_.path() + "/altered.jsonl";
+  std::ofstream(altered) << text;
+  const std::string other = dir_.path() + "/other";
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", other, altered, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(altered + ":3: seq 3: hash differs"));
+  EXPECT_FALSE(std::filesystem::exists(other));
 }
 
 // Editing a derived event (a notice's wording) is caught by re-deriving.
@@ -371,7 +389,7 @@ TEST_F(AuditE2ETest, AnEditedDerivedEventFailsTheRederivationCheck) {
   EXPECT_EQ(checked.differences(0).seq(), seq) << checked.differences(0).problem();
 }
 
-// A deleted event: duband refuses to serve the log, and duban-log names the seq.
+// A deleted event: duband refuses to serve the log, and `duban-log verify` names the seq.
 TEST_F(AuditE2ETest, ADeletedEventIsNamed) {
   Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
   const uint64_t seq = Revision() - 3;

@@ -17,6 +17,7 @@
 //   dubanctl audit checkpoint --new --out cp.json
 //   dubanctl audit verify-offline --checkpoint cp.json --public-key key.pem
 //       --export log.jsonl
+//   dubanctl audit import --data_dir restored log.jsonl   # offline
 //
 // Run `dubanctl --help` for the commands. Exit status: 0 on success, 1 when
 // a call or a local file fails ("dubanctl: <CODE>: <message>" on stderr),
@@ -29,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -56,6 +58,8 @@
 #include "duban/v1/reporting.pb.h"
 #include "duban/v1/supervision.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "storage/event_log.h"
+#include "storage/log_import.h"
 #include "nlohmann/json.hpp"
 #include "unistd.h"
 
@@ -1587,6 +1591,33 @@ absl::Status AuditVerifyOffline(const GlobalOptions& options,
   return VerifyOffline(inputs, std::cout, ProgressTo(progress, false));
 }
 
+// `audit import`: no server; writes a new data folder (storage::ImportLog).
+struct ImportLogOptions {
+  std::string data_dir;
+  std::string file;
+};
+
+absl::Status AuditImport(const GlobalOptions& options,
+                         const ImportLogOptions& import, bool progress) {
+  std::ifstream in(import.file, std::ios::binary);
+  if (!in) return absl::ErrnoToStatus(errno, import.file);
+  ProgressLine line(ProgressTo(progress, false), "imported", 1, 0);
+  absl::StatusOr<storage::EventLog::Head> head = storage::ImportLog(
+      import.data_dir, in, import.file,
+      [&line](uint64_t imported) { line.Update(imported, imported); });
+  line.Done();
+  if (!head.ok()) return head.status();
+  if (options.json) {
+    PrintJson(Json{{"data_dir", import.data_dir},
+                   {"events", head->seq},
+                   {"head_hash", HexEncode(head->hash)}});
+  } else {
+    std::cout << "imported " << head->seq << " events into " << import.data_dir
+              << "/log\nhead hash " << HexEncode(head->hash) << "\n";
+  }
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // The command line
 
@@ -1622,11 +1653,12 @@ struct CommandLine {
   CheckpointOptions checkpoint;
   ProofOptions proof;
   std::string export_file;
+  ImportLogOptions import_log;
   OfflineInputs offline;
   bool no_progress = false;
   Action action;
-  // A command that needs no server (audit verify-offline), run instead of
-  // `action`.
+  // A command that needs no server (audit verify-offline, audit import), run
+  // instead of `action`.
   std::function<absl::Status()> offline_action;
 
   // Makes `run` the action when `command` is the one parsed.
@@ -2319,6 +2351,28 @@ void AddAuditCommands(CLI::App& app, CommandLine& cl) {
   no_progress(export_log);
   cl.OnParsed(export_log, [&cl](const Session& s) {
     return AuditExport(s, cl.export_file, !cl.no_progress);
+  });
+
+  CLI::App* import_log = audit->add_subcommand(
+      "import",
+      "rebuild a server's log from an export into a new data folder, with the "
+      "same bytes and head hash (no connection)");
+  import_log
+      ->add_option("--data_dir,--data-dir", cl.import_log.data_dir,
+                   "the new (or empty) data folder to write")
+      ->type_name("DIR")
+      ->required();
+  import_log
+      ->add_option("file", cl.import_log.file,
+                   "the export (audit export --out)")
+      ->type_name("FILE")
+      ->required()
+      ->check(CLI::ExistingFile);
+  no_progress(import_log);
+  import_log->callback([&cl] {
+    cl.offline_action = [&cl] {
+      return AuditImport(cl.options, cl.import_log, !cl.no_progress);
+    };
   });
 
   CLI::App* offline = audit->add_subcommand(
