@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -47,13 +48,11 @@ absl::StatusOr<ExportedEvent> ParseLine(const std::string& line,
   if (!absl::Base64Unescape(j["event_base64"].get<std::string>(), &out.bytes)) {
     return absl::InvalidArgumentError(absl::StrCat(where, "event_base64 is not base64"));
   }
-  const std::string hash_hex = j["hash"].get<std::string>();
-  if (hash_hex.size() != 2 * kHashSize ||
-      hash_hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, "hash is not 32 bytes of lowercase hex"));
+  std::optional<std::string> hash = FromHex(j["hash"].get<std::string>());
+  if (!hash.has_value() || hash->size() != kHashSize) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "hash is not 32 bytes of hex"));
   }
-  out.hash = absl::HexStringToBytes(hash_hex);
+  out.hash = *std::move(hash);
   if (!out.event.ParseFromString(out.bytes)) {
     return absl::InvalidArgumentError(absl::StrCat(where, "the event bytes do not parse"));
   }
@@ -167,7 +166,8 @@ absl::StatusOr<EventLog::Head> ImportLog(const std::string& data_dir, std::istre
 
   absl::StatusOr<EventLog::Head> head;
   {
-    absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open({.path = (dir / "log").string()});
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        EventLog::Open({.path = (dir / "log").string()});
     head = log.ok() ? Import(log->get(), in, source, progress) : log.status();
   }  // closed here, before a failed import is removed
   if (!head.ok()) {

@@ -27,6 +27,7 @@ using TempDir = storage::testing::TempDir;
 
 // A log of `n` events at dir/log, and its export (one line per event).
 std::vector<std::string> MakeExport(const std::string& dir, int n, EventLog::Head* head) {
+  std::filesystem::create_directories(dir);
   auto log = EventLog::Open({.path = dir + "/log"});
   EXPECT_TRUE(log.ok()) << log.status();
   if (!log.ok()) return {};

@@ -1563,14 +1563,14 @@ absl::Status AuditExport(const Session& session, const std::string& out_file,
     PrintJson(Json{{"file", out_file},
                    {"events", summary->events},
                    {"last_seq", summary->last_seq},
-                   {"head_hash", HexEncode(summary->head_hash)},
+                   {"head_hash", ToHex(summary->head_hash)},
                    {"not_reproduced", summary->not_reproduced}});
   } else {
     std::cout << "exported " << summary->events << " events";
     if (summary->events > 0)
       std::cout << " (seq 1-" << summary->last_seq << ")";
     std::cout << " to " << out_file << "\nhead hash "
-              << HexEncode(summary->head_hash) << "\n";
+              << ToHex(summary->head_hash) << "\n";
   }
   if (summary->not_reproduced > 0) {
     return absl::DataLossError(absl::StrCat(
@@ -1601,7 +1601,11 @@ absl::Status AuditImport(const GlobalOptions& options,
                          const ImportLogOptions& import, bool progress) {
   std::ifstream in(import.file, std::ios::binary);
   if (!in) return absl::ErrnoToStatus(errno, import.file);
-  ProgressLine line(ProgressTo(progress, false), "imported", 1, 0);
+  // ImportLog reports after each batch of 1000 events and at the end: a
+  // line each time (redrawn in place on a terminal).
+  ProgressSink sink = ProgressTo(progress, false);
+  sink.every = 1;
+  ProgressLine line(sink, "imported", 1, 0);
   absl::StatusOr<storage::EventLog::Head> head = storage::ImportLog(
       import.data_dir, in, import.file,
       [&line](uint64_t imported) { line.Update(imported, imported); });
@@ -1610,10 +1614,10 @@ absl::Status AuditImport(const GlobalOptions& options,
   if (options.json) {
     PrintJson(Json{{"data_dir", import.data_dir},
                    {"events", head->seq},
-                   {"head_hash", HexEncode(head->hash)}});
+                   {"head_hash", ToHex(head->hash)}});
   } else {
     std::cout << "imported " << head->seq << " events into " << import.data_dir
-              << "/log\nhead hash " << HexEncode(head->hash) << "\n";
+              << "/log\nhead hash " << ToHex(head->hash) << "\n";
   }
   return absl::OkStatus();
 }
