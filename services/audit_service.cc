@@ -136,11 +136,13 @@ class EventStream : public grpc::ServerWriteReactor<v1::AuditEvent> {
   void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || finished_ || cancelled_) return;
     while (buffer_.empty() && next_ <= last_) {
-      absl::Status read = log_->Read(next_, last_, [this](const v1::Event& e) {
+      absl::Status read = log_->ReadStored(next_, last_, [this](const v1::Event& e,
+                                                                 std::string_view stored) {
         next_ = e.seq() + 1;
         if (Matches(e, req_)) {
           v1::AuditEvent a;
           *a.mutable_event() = e;
+          a.set_stored(stored.data(), stored.size());
           buffer_.push_back(std::move(a));
         }
         return buffer_.size() < kChunk;

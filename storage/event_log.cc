@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -175,9 +176,8 @@ class RocksEventLog : public EventLog {
       const std::string& principal,
       const std::string& request_id) const override;
 
-  absl::Status Read(
-      uint64_t from_seq, uint64_t to_seq,
-      const std::function<bool(const duban::v1::Event&)>& fn) const override;
+  absl::Status ReadStored(uint64_t from_seq, uint64_t to_seq,
+                          const StoredEventFn& fn) const override;
 
   absl::Status ScanOutbox(
       const std::function<bool(const std::string& key,
@@ -427,9 +427,8 @@ RocksEventLog::LookupRequest(const std::string& principal,
   return std::optional<duban::v1::RequestRecord>(std::move(record));
 }
 
-absl::Status RocksEventLog::Read(
-    uint64_t from_seq, uint64_t to_seq,
-    const std::function<bool(const duban::v1::Event&)>& fn) const {
+absl::Status RocksEventLog::ReadStored(uint64_t from_seq, uint64_t to_seq,
+                                       const StoredEventFn& fn) const {
   const uint64_t limit = to_seq == 0 ? head().seq : to_seq;
   rocksdb::ManagedSnapshot snapshot(db_.get());
   // The head record in the snapshot bounds what must be there: below it a
@@ -462,7 +461,7 @@ absl::Status RocksEventLog::Read(
     if (event.seq() != seq) {
       return SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
     }
-    if (!fn(event)) return absl::OkStatus();
+    if (!fn(event, std::string_view(v.data(), v.size()))) return absl::OkStatus();
     if (seq == last) return absl::OkStatus();
     ++want;
   }

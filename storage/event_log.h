@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -86,13 +87,25 @@ class EventLog {
   virtual absl::StatusOr<std::optional<duban::v1::RequestRecord>> LookupRequest(
       const std::string& principal, const std::string& request_id) const = 0;
 
+  // fn(event, stored): the parsed event and its bytes exactly as stored
+  // (the event's hash is ChainHash(event.prev_hash(), stored)). `stored` is
+  // valid only during the call.
+  using StoredEventFn =
+      std::function<bool(const duban::v1::Event& event, std::string_view stored)>;
+
   // Calls `fn` for each event with from_seq <= seq <= to_seq (to_seq 0 means
   // up to the head at the call), in order, reading from a consistent RocksDB
   // snapshot without loading the range into memory. Stops early, returning
   // OK, when `fn` returns false.
-  virtual absl::Status Read(
-      uint64_t from_seq, uint64_t to_seq,
-      const std::function<bool(const duban::v1::Event&)>& fn) const = 0;
+  virtual absl::Status ReadStored(uint64_t from_seq, uint64_t to_seq,
+                                  const StoredEventFn& fn) const = 0;
+
+  // ReadStored for callers that want the parsed events only.
+  absl::Status Read(uint64_t from_seq, uint64_t to_seq,
+                    const std::function<bool(const duban::v1::Event&)>& fn) const {
+    return ReadStored(from_seq, to_seq,
+                      [&fn](const duban::v1::Event& e, std::string_view) { return fn(e); });
+  }
 
   // Calls fn(key, value) for every outbox entry in key order (a consistent
   // snapshot); stops early when fn returns false.

@@ -1,5 +1,5 @@
 // Tests for storage/hash.h: SHA-256 against a published vector, multi-part
-// hashing, and random hex tokens.
+// hashing, hex both ways, and random hex tokens.
 #include "storage/hash.h"
 
 #include <string>
@@ -32,6 +32,14 @@ TEST(HashTest, MultiPartEqualsConcatenation) {
 TEST(HashTest, ToHexEncodesEveryByte) {
   EXPECT_EQ(ToHex(""), "");
   EXPECT_EQ(ToHex(std::string("\x00\x0f\xf0\xff", 4)), "000ff0ff");
+}
+
+TEST(HashTest, FromHexRoundTripsAndRejectsNonHex) {
+  EXPECT_EQ(ToHex("\x01\xab\xff"), "01abff");
+  EXPECT_EQ(FromHex("01ABff"), std::optional<std::string>("\x01\xab\xff"));
+  EXPECT_EQ(FromHex(""), std::optional<std::string>(""));
+  EXPECT_EQ(FromHex("abc"), std::nullopt);
+  EXPECT_EQ(FromHex("zz"), std::nullopt);
 }
 
 TEST(HashTest, RandomHexHasTwoCharsPerByteAndDiffers) {

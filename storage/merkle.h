@@ -1,10 +1,10 @@
 // The Merkle tree over the event log (RFC 6962 / RFC 9162 §2.1): tree hashes,
-// inclusion (audit) proofs and consistency proofs, plus the verification
-// functions an offline verifier runs with no tree at all.
+// inclusion (audit) proofs and consistency proofs. The hashing and the
+// verification functions an offline verifier runs with no tree at all are in
+// merkle_verify.h (the duban::verify library), included here.
 //
-// Hashing is RFC 6962's with SHA-256: a leaf is H(0x00 || data), an interior
-// node H(0x01 || left || right), the empty tree H(""). duban's leaf i holds
-// the 32-byte stored hash of event seq i+1, so tree size n covers seqs 1..n.
+// duban's leaf i holds the 32-byte stored hash of event seq i+1, so tree size
+// n covers seqs 1..n.
 //
 //   MerkleTree tree(
 //       [&log](uint64_t i) { return log->EventHash(i + 1); },
@@ -29,18 +29,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "storage/merkle_verify.h"
 
 namespace duban::storage {
-
-// SHA-256(0x00 || data): the hash of a leaf.
-std::string MerkleLeafHash(absl::string_view data);
-
-// SHA-256(0x01 || left || right): the hash of an interior node.
-std::string MerkleNodeHash(absl::string_view left, absl::string_view right);
-
-// SHA-256(""): the root of the empty tree.
-std::string MerkleEmptyRoot();
 
 // A Merkle tree over leaves 0..size()-1 of an append-only sequence, computed
 // on demand from the leaf data (nothing but the cache below is stored).
@@ -131,26 +122,6 @@ class MerkleTree {
   mutable std::unordered_map<NodeKey, std::array<char, 32>, NodeKeyHash> cache_
       ABSL_GUARDED_BY(mu_);
 };
-
-// RFC 9162 §2.1.3.2: checks that `proof` proves leaf `index` with data
-// `leaf_data` (hashed here with MerkleLeafHash) is in the tree of size n with
-// root `root`. OK if so; INVALID_ARGUMENT for malformed input (index >= n, a
-// hash that is not 32 bytes, a proof of the wrong length for (index, n));
-// DATA_LOSS if the proof does not lead to `root`.
-absl::Status VerifyInclusion(absl::string_view leaf_data, uint64_t index,
-                             uint64_t n, const std::vector<std::string>& proof,
-                             absl::string_view root);
-
-// RFC 9162 §2.1.4.2: checks that the tree of size n with root `new_root`
-// extends the tree of size m with root `old_root`. m = n needs an empty proof
-// and equal roots; m = 0 needs an empty proof and old_root = MerkleEmptyRoot().
-// OK if consistent; INVALID_ARGUMENT for malformed input (m > n, a hash that
-// is not 32 bytes, a proof of the wrong length for (m, n)); DATA_LOSS naming
-// the root that the proof does not reproduce.
-absl::Status VerifyConsistency(uint64_t m, uint64_t n,
-                               absl::string_view old_root,
-                               absl::string_view new_root,
-                               const std::vector<std::string>& proof);
 
 }  // namespace duban::storage
 

@@ -2,7 +2,9 @@
 // recorded moment equal to what the live server answered then, signed
 // checkpoints and Merkle proofs checked with the storage library's
 // verifiers, and tampering with the stored log named by VerifyLog.
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <set>
 
@@ -14,6 +16,7 @@
 #include "duban/v1/audit.grpc.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
 #include "storage/checkpoint.h"
+#include "storage/event_log.h"
 #include "storage/hash.h"
 #include "storage/merkle.h"
 #include "tests/duband_process.h"
@@ -228,6 +231,12 @@ TEST_F(AuditE2ETest, ReadEventsFiltersAndResumes) {
     if (i > 0) {
       EXPECT_EQ(all[i].event().prev_hash(), all[i - 1].hash());
     }
+    // `stored` is what `hash` covers, and it is the event that was sent.
+    EXPECT_EQ(storage::ChainHash(all[i].event().prev_hash(), all[i].stored()), all[i].hash())
+        << "seq " << i + 1;
+    v1::Event parsed;
+    ASSERT_TRUE(parsed.ParseFromString(all[i].stored())) << "seq " << i + 1;
+    EXPECT_EQ(parsed.SerializeAsString(), all[i].event().SerializeAsString());
   }
   v1::ReadEventsRequest by_task;
   by_task.set_task_number(20);
@@ -323,9 +332,10 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   const uint64_t revision_before = Revision();
   // Into a new folder, offline; the admin keeps their token.
   const std::string copy = dir_.path() + "/copy";
-  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", copy, exported});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(storage::ToHex(before.back().hash())));
+  EXPECT_THAT(r.err, HasSubstr("imported"));  // the progress line
   std::ofstream(copy + "/admin.token") << server_->admin_token() << "\n";
   ASSERT_EQ(server_->Stop(), 0);
   data_ = copy;
@@ -343,8 +353,23 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
   EXPECT_TRUE(verified.ok()) << verified.problem();
   // A second import into a folder that has a log is refused.
-  r = RunCommand({DUBAN_LOG_PATH, "import", "--data_dir", copy, "--from", exported});
-  EXPECT_NE(r.exit_code, 0);
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", copy, exported});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("is not empty"));
+  // An altered line is named by file:line and seq, and leaves nothing behind.
+  std::ifstream in(exported);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t line3 = text.find("{\"seq\":3,");
+  ASSERT_NE(line3, std::string::npos);
+  const size_t hash = text.find("\"hash\":\"", line3) + 8;
+  text[hash] = text[hash] == '0' ? '1' : '0';
+  const std::string altered = dir_.path() + "/altered.jsonl";
+  std::ofstream(altered) << text;
+  const std::string other = dir_.path() + "/other";
+  r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", other, altered, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(altered + ":3: seq 3: hash differs"));
+  EXPECT_FALSE(std::filesystem::exists(other));
 }
 
 // Editing a derived event (a notice's wording) is caught by re-deriving.

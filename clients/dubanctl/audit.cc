@@ -35,8 +35,8 @@ absl::string_view View(std::string_view s) { return {s.data(), s.size()}; }
 
 // "5dc9da79a70659a9…": a hash for people.
 std::string ShortHash(std::string_view hash) {
-  if (hash.size() <= kHashPrefix) return HexEncode(hash);
-  return absl::StrCat(HexEncode(hash.substr(0, kHashPrefix)), "…");
+  if (hash.size() <= kHashPrefix) return ToHex(hash);
+  return absl::StrCat(ToHex(hash.substr(0, kHashPrefix)), "…");
 }
 
 std::string Cut(std::string_view text, int width) {
@@ -159,7 +159,7 @@ class JsonFields {
   std::string Hash(const char* key) {
     const std::string hex = String(key);
     if (!status_.ok()) return "";
-    std::optional<std::string> bytes = HexDecode(hex);
+    std::optional<std::string> bytes = FromHex(hex);
     if (!bytes.has_value() || bytes->size() != kHashSize) {
       Fail(key, "is not a hash (64 hex digits)");
       return "";
@@ -188,7 +188,7 @@ class JsonFields {
     }
     for (const Json& item : *value) {
       std::optional<std::string> bytes;
-      if (item.is_string()) bytes = HexDecode(item.get<std::string>());
+      if (item.is_string()) bytes = FromHex(item.get<std::string>());
       if (!bytes.has_value() || bytes->size() != kHashSize) {
         Fail(key, absl::StrCat("[", hashes.size(),
                                "] is not a hash (64 hex digits)"));
@@ -238,7 +238,7 @@ std::string Dump(const OrderedJson& json) {
 OrderedJson HexArray(
     const google::protobuf::RepeatedPtrField<std::string>& hashes) {
   OrderedJson array = OrderedJson::array();
-  for (const std::string& hash : hashes) array.push_back(HexEncode(hash));
+  for (const std::string& hash : hashes) array.push_back(ToHex(hash));
   return array;
 }
 
@@ -492,7 +492,7 @@ absl::StatusOr<std::string> ReplayJsonLine(const v1::AuditEvent& event) {
   if (!json.ok()) return json.status();
   return absl::StrCat("{\"seq\":", event.event().seq(), ",\"type\":\"",
                       EventType(event.event()), "\",\"hash\":\"",
-                      HexEncode(event.hash()), "\",\"event\":", *json, "}");
+                      ToHex(event.hash()), "\",\"event\":", *json, "}");
 }
 
 // ---------------------------------------------------------------------------
@@ -549,19 +549,22 @@ void ProgressLine::Done() {
 
 absl::StatusOr<std::string> ExportLine(const v1::AuditEvent& event,
                                        bool* reproduced) {
-  std::string bytes;
-  if (!event.event().SerializeToString(&bytes)) {
+  // The bytes the server stored and hashed; only a server older than the
+  // `stored` field leaves them out, and then re-serializing is the best guess.
+  std::string serialized;
+  if (event.stored().empty() && !event.event().SerializeToString(&serialized)) {
     return absl::InternalError(absl::StrCat("seq ", event.event().seq(),
                                             ": the event does not serialize"));
   }
+  const std::string& bytes = event.stored().empty() ? serialized : event.stored();
   if (reproduced != nullptr) {
     *reproduced = Sha256({event.event().prev_hash(), bytes}) == event.hash();
   }
   absl::StatusOr<std::string> json = ExportEventJson(event.event());
   if (!json.ok()) return json.status();
   return absl::StrCat("{\"seq\":", event.event().seq(), ",\"hash\":\"",
-                      HexEncode(event.hash()), "\",\"prev_hash\":\"",
-                      HexEncode(event.event().prev_hash()),
+                      ToHex(event.hash()), "\",\"prev_hash\":\"",
+                      ToHex(event.event().prev_hash()),
                       "\",\"event_base64\":\"", absl::Base64Escape(bytes),
                       "\",\"event\":", *json, "}");
 }
@@ -683,7 +686,7 @@ std::string CheckpointFileText(const v1::SignedCheckpoint& checkpoint) {
   OrderedJson json;
   json["log_id"] = checkpoint.log_id();
   json["tree_size"] = checkpoint.tree_size();
-  json["root_hash"] = HexEncode(checkpoint.root_hash());
+  json["root_hash"] = ToHex(checkpoint.root_hash());
   json["time_micros"] = checkpoint.time_micros();
   json["body"] = checkpoint.body();
   json["signature"] = absl::Base64Escape(checkpoint.signature());
@@ -719,9 +722,9 @@ std::string InclusionProofFileText(const v1::InclusionProof& proof) {
   json["seq"] = proof.seq();
   json["leaf_index"] = proof.leaf_index();
   json["tree_size"] = proof.tree_size();
-  json["leaf_data"] = HexEncode(proof.leaf_data());
+  json["leaf_data"] = ToHex(proof.leaf_data());
   json["hashes"] = HexArray(proof.hashes());
-  json["root_hash"] = HexEncode(proof.root_hash());
+  json["root_hash"] = ToHex(proof.root_hash());
   return Dump(json);
 }
 
@@ -747,8 +750,8 @@ std::string ConsistencyProofFileText(const v1::ConsistencyProof& proof) {
   OrderedJson json;
   json["old_size"] = proof.old_size();
   json["new_size"] = proof.new_size();
-  json["old_root"] = HexEncode(proof.old_root());
-  json["new_root"] = HexEncode(proof.new_root());
+  json["old_root"] = ToHex(proof.old_root());
+  json["new_root"] = ToHex(proof.new_root());
   json["hashes"] = HexArray(proof.hashes());
   return Dump(json);
 }
@@ -792,8 +795,8 @@ absl::StatusOr<Checkpoint> CheckSignedCheckpoint(
                     absl::StrCat(body->tree_size));
   }
   if (signed_checkpoint.root_hash() != body->root_hash) {
-    return disagree("root_hash", HexEncode(signed_checkpoint.root_hash()),
-                    HexEncode(body->root_hash));
+    return disagree("root_hash", ToHex(signed_checkpoint.root_hash()),
+                    ToHex(body->root_hash));
   }
   if (signed_checkpoint.time_micros() != body->time_micros) {
     return disagree("time_micros",
@@ -845,7 +848,7 @@ std::string FormatCheckpoint(const v1::SignedCheckpoint& checkpoint) {
       {"log", checkpoint.log_id()},
       {"tree size", absl::StrCat(checkpoint.tree_size(), " (seqs 1-",
                                  checkpoint.tree_size(), ")")},
-      {"root", HexEncode(checkpoint.root_hash())},
+      {"root", ToHex(checkpoint.root_hash())},
       {"made", CstTime(checkpoint.time_micros())},
       {"key id", checkpoint.key_id()},
       {"seq", checkpoint.seq() == 0
@@ -860,12 +863,12 @@ std::string FormatInclusionProof(const v1::InclusionProof& proof) {
       {"seq", absl::StrCat(proof.seq(), " (leaf ", proof.leaf_index(), ")")},
       {"tree size", absl::StrCat(proof.tree_size())},
       {"leaf",
-       absl::StrCat(HexEncode(proof.leaf_data()), " (the event's hash)")},
-      {"root", HexEncode(proof.root_hash())},
+       absl::StrCat(ToHex(proof.leaf_data()), " (the event's hash)")},
+      {"root", ToHex(proof.root_hash())},
       {"path", absl::StrCat(proof.hashes_size(), " hashes, leaf side first")},
   });
   for (const std::string& hash : proof.hashes()) {
-    absl::StrAppend(&out, "  ", HexEncode(hash), "\n");
+    absl::StrAppend(&out, "  ", ToHex(hash), "\n");
   }
   return out;
 }
@@ -873,13 +876,13 @@ std::string FormatInclusionProof(const v1::InclusionProof& proof) {
 std::string FormatConsistencyProof(const v1::ConsistencyProof& proof) {
   std::string out = Fields({
       {"old size", absl::StrCat(proof.old_size())},
-      {"old root", HexEncode(proof.old_root())},
+      {"old root", ToHex(proof.old_root())},
       {"new size", absl::StrCat(proof.new_size())},
-      {"new root", HexEncode(proof.new_root())},
+      {"new root", ToHex(proof.new_root())},
       {"proof", absl::StrCat(proof.hashes_size(), " hashes")},
   });
   for (const std::string& hash : proof.hashes()) {
-    absl::StrAppend(&out, "  ", HexEncode(hash), "\n");
+    absl::StrAppend(&out, "  ", ToHex(hash), "\n");
   }
   return out;
 }
@@ -1272,9 +1275,9 @@ void CheckExportRoot(const char* check, const Checkpoint& checkpoint,
     report.Failed(check, "no root recomputed at that size (a bug)");
   } else if (*root != checkpoint.root_hash) {
     report.Failed(check, absl::StrCat("the first ", checkpoint.tree_size,
-                                      " events give root ", HexEncode(*root),
+                                      " events give root ", ToHex(*root),
                                       ", not the signed ",
-                                      HexEncode(checkpoint.root_hash)));
+                                      ToHex(checkpoint.root_hash)));
   } else {
     report.Ok(check,
               absl::StrCat("the first ", checkpoint.tree_size,
@@ -1462,7 +1465,7 @@ absl::Status VerifyOffline(const OfflineInputs& inputs, std::ostream& out,
           report.Failed(
               check,
               absl::StrCat(detail, ", but the export's hash of seq ",
-                           inclusion->seq(), " is ", HexEncode(*exported)));
+                           inclusion->seq(), " is ", ToHex(*exported)));
         } else {
           if (exported.has_value()) {
             absl::StrAppend(&detail, "; it is the export's hash of that seq");

@@ -14,7 +14,7 @@
 // Export line (one JSON object per event, keys in this order):
 //   {"seq":12,"hash":"<hex>","prev_hash":"<hex>","event_base64":"<base64>",
 //    "event":{...}}
-// where event_base64 is the Event's serialized bytes, hash is
+// where event_base64 is the Event's bytes exactly as stored, hash is
 // SHA-256(prev_hash || those bytes) and "event" is the same Event as
 // protobuf JSON (field names as in the .proto, set fields only) for people.
 #ifndef DUBAN_CLIENTS_DUBANCTL_AUDIT_H_
@@ -106,10 +106,11 @@ class ProgressLine {
 // ---------------------------------------------------------------------------
 // The export file
 
-// One line of the export file (without '\n') for `event`. `*reproduced`
+// One line of the export file (without '\n') for `event`: event_base64 is
+// `event.stored()`, the bytes exactly as the server stored them (a server
+// that does not send them: the received Event re-serialized). `*reproduced`
 // (may be null) says whether SHA-256(prev_hash || the bytes written) equals
-// the hash the server sent, i.e. whether serializing the received Event
-// gave back the stored bytes.
+// the hash the server sent.
 absl::StatusOr<std::string> ExportLine(const v1::AuditEvent& event,
                                        bool* reproduced);
 
@@ -260,8 +261,8 @@ struct ExportSummary {
 // resuming after a dropped stream) into the export file at `path`, written
 // as `path`.partial and renamed when complete. Checks on the way that seqs
 // are dense and the chain links; DATA_LOSS naming the seq where not. Events
-// whose re-serialized bytes do not reproduce the server's hash are written
-// all the same and counted.
+// whose bytes do not reproduce the server's hash are written all the same
+// and counted.
 absl::StatusOr<ExportSummary> ExportLog(const AuditClient& client,
                                         const std::string& path,
                                         ProgressSink progress);

@@ -17,6 +17,7 @@
 //   dubanctl audit checkpoint --new --out cp.json
 //   dubanctl audit verify-offline --checkpoint cp.json --public-key key.pem
 //       --export log.jsonl
+//   dubanctl audit import --data_dir restored log.jsonl   # offline
 //
 // Run `dubanctl --help` for the commands. Exit status: 0 on success, 1 when
 // a call or a local file fails ("dubanctl: <CODE>: <message>" on stderr),
@@ -29,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -56,6 +58,8 @@
 #include "duban/v1/reporting.pb.h"
 #include "duban/v1/supervision.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "storage/event_log.h"
+#include "storage/log_import.h"
 #include "nlohmann/json.hpp"
 #include "unistd.h"
 
@@ -1559,21 +1563,21 @@ absl::Status AuditExport(const Session& session, const std::string& out_file,
     PrintJson(Json{{"file", out_file},
                    {"events", summary->events},
                    {"last_seq", summary->last_seq},
-                   {"head_hash", HexEncode(summary->head_hash)},
+                   {"head_hash", ToHex(summary->head_hash)},
                    {"not_reproduced", summary->not_reproduced}});
   } else {
     std::cout << "exported " << summary->events << " events";
     if (summary->events > 0)
       std::cout << " (seq 1-" << summary->last_seq << ")";
     std::cout << " to " << out_file << "\nhead hash "
-              << HexEncode(summary->head_hash) << "\n";
+              << ToHex(summary->head_hash) << "\n";
   }
   if (summary->not_reproduced > 0) {
     return absl::DataLossError(absl::StrCat(
         summary->not_reproduced, " events (the first at seq ",
         summary->first_not_reproduced,
-        ") did not serialize back to the bytes the server hashed: the file "
-        "holds them as received, and verify-offline will name them"));
+        ") came with bytes that do not hash to the hash the server sent: the "
+        "file holds them as received, and verify-offline will name them"));
   }
   return absl::OkStatus();
 }
@@ -1585,6 +1589,37 @@ absl::Status AuditVerifyOffline(const GlobalOptions& options,
         "audit verify-offline has no --json output");
   }
   return VerifyOffline(inputs, std::cout, ProgressTo(progress, false));
+}
+
+// `audit import`: no server; writes a new data folder (storage::ImportLog).
+struct ImportLogOptions {
+  std::string data_dir;
+  std::string file;
+};
+
+absl::Status AuditImport(const GlobalOptions& options,
+                         const ImportLogOptions& import, bool progress) {
+  std::ifstream in(import.file, std::ios::binary);
+  if (!in) return absl::ErrnoToStatus(errno, import.file);
+  // ImportLog reports after each batch of 1000 events and at the end: a
+  // line each time (redrawn in place on a terminal).
+  ProgressSink sink = ProgressTo(progress, false);
+  sink.every = 1;
+  ProgressLine line(sink, "imported", 1, 0);
+  absl::StatusOr<storage::EventLog::Head> head = storage::ImportLog(
+      import.data_dir, in, import.file,
+      [&line](uint64_t imported) { line.Update(imported, imported); });
+  line.Done();
+  if (!head.ok()) return head.status();
+  if (options.json) {
+    PrintJson(Json{{"data_dir", import.data_dir},
+                   {"events", head->seq},
+                   {"head_hash", ToHex(head->hash)}});
+  } else {
+    std::cout << "imported " << head->seq << " events into " << import.data_dir
+              << "/log\nhead hash " << ToHex(head->hash) << "\n";
+  }
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -1622,11 +1657,12 @@ struct CommandLine {
   CheckpointOptions checkpoint;
   ProofOptions proof;
   std::string export_file;
+  ImportLogOptions import_log;
   OfflineInputs offline;
   bool no_progress = false;
   Action action;
-  // A command that needs no server (audit verify-offline), run instead of
-  // `action`.
+  // A command that needs no server (audit verify-offline, audit import), run
+  // instead of `action`.
   std::function<absl::Status()> offline_action;
 
   // Makes `run` the action when `command` is the one parsed.
@@ -2319,6 +2355,28 @@ void AddAuditCommands(CLI::App& app, CommandLine& cl) {
   no_progress(export_log);
   cl.OnParsed(export_log, [&cl](const Session& s) {
     return AuditExport(s, cl.export_file, !cl.no_progress);
+  });
+
+  CLI::App* import_log = audit->add_subcommand(
+      "import",
+      "rebuild a server's log from an export into a new data folder, with the "
+      "same bytes and head hash (no connection)");
+  import_log
+      ->add_option("--data_dir,--data-dir", cl.import_log.data_dir,
+                   "the new (or empty) data folder to write")
+      ->type_name("DIR")
+      ->required();
+  import_log
+      ->add_option("file", cl.import_log.file,
+                   "the export (audit export --out)")
+      ->type_name("FILE")
+      ->required()
+      ->check(CLI::ExistingFile);
+  no_progress(import_log);
+  import_log->callback([&cl] {
+    cl.offline_action = [&cl] {
+      return AuditImport(cl.options, cl.import_log, !cl.no_progress);
+    };
   });
 
   CLI::App* offline = audit->add_subcommand(
