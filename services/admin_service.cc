@@ -11,6 +11,10 @@
 namespace duban::services {
 
 using duban::v1::Credential;
+using duban::v1::GetServerStatsRequest;
+using duban::v1::PingRequest;
+using duban::v1::PingResponse;
+using duban::v1::ServerStats;
 using duban::v1::IssueCredentialRequest;
 using duban::v1::ListCredentialsRequest;
 using duban::v1::ListCredentialsResponse;
@@ -132,6 +136,34 @@ ServerUnaryReactor* AdminServiceImpl::ListCredentials(CallbackServerContext* ctx
     Read(sequencer_, call, Permission::kManageCredentials,
          [call](const engine::State& s, const Principal&) -> absl::Status {
            for (const auto& [_, c] : s.credentials()) *call->response()->add_credentials() = ToProto(c);
+           return absl::OkStatus();
+         });
+  });
+}
+
+// No credential and no state: only the request path every unary method
+// shares (parse, reactor, serialize).
+ServerUnaryReactor* AdminServiceImpl::Ping(CallbackServerContext* ctx, const ByteBuffer* in,
+                                           ByteBuffer* out) {
+  return Serve<PingRequest, PingResponse>(ctx, in, out,
+                                          [](auto* call) { call->Finish(absl::OkStatus()); });
+}
+
+ServerUnaryReactor* AdminServiceImpl::GetServerStats(CallbackServerContext* ctx,
+                                                     const ByteBuffer* in, ByteBuffer* out) {
+  return Serve<GetServerStatsRequest, ServerStats>(ctx, in, out, [this](auto* call) {
+    Read(sequencer_, call, Permission::kServerStats,
+         [this, call](const engine::State& s, const Principal&) -> absl::Status {
+           const Sequencer::Stats stats = sequencer_->stats();
+           ServerStats* out = call->response();
+           duban::v1::GroupCommitStats* g = out->mutable_group_commit();
+           g->set_groups(stats.batches);
+           g->set_commands(stats.commands);
+           g->set_events(stats.events);
+           g->set_max_commands_in_group(stats.max_group);
+           for (uint64_t n : stats.group_sizes) g->add_commands_per_group(n);
+           out->set_head_seq(s.seq());
+           out->set_queued_commands(sequencer_->queued());
            return absl::OkStatus();
          });
   });

@@ -70,6 +70,7 @@ absl::Status Authorize(const Principal& principal, Permission permission) {
       needs = "an auditor's, supervisor's or admin credential";
       break;
     case Permission::kSupervise:
+    case Permission::kServerStats:
       if (admin || principal.kind == Kind::kSupervisor) return absl::OkStatus();
       needs = "a supervisor's credential";
       break;

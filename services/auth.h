@@ -46,6 +46,7 @@ enum class Permission {
   kSupervise,          // resolve escalations: supervisors, admin
   kAcknowledge,        // acknowledge escalations: agencies (their own), admin
   kAudit,              // read the log, states, proofs: auditors, supervisors, admin
+  kServerStats,        // the server's counters (group commits): supervisors, admin
 };
 
 absl::Status Authorize(const Principal& principal, Permission permission);

@@ -16,8 +16,6 @@ using duban::v1::Event;
 
 namespace {
 
-constexpr size_t kMaxGroup = 512;
-
 std::string Fingerprint(const Sequencer::Command& c) {
   return storage::Sha256({c.method, std::string(1, '\0'), c.request_bytes});
 }
@@ -75,6 +73,15 @@ absl::StatusOr<std::string> Sequencer::Execute(Command command) {
 std::shared_ptr<const engine::State> Sequencer::snapshot() const {
   absl::MutexLock lock(&snapshot_mu_);
   return snapshot_;
+}
+
+size_t Sequencer::GroupSizeBucket(uint64_t commands) {
+  size_t bucket = 0;
+  while (commands > 1 && bucket + 1 < kGroupSizeBuckets) {
+    commands >>= 1;
+    ++bucket;
+  }
+  return bucket;
 }
 
 Sequencer::Stats Sequencer::stats() const {
@@ -223,6 +230,9 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       snapshot_ = published;
       stats_.batches += 1;
       stats_.commands += writes.size();
+      for (const auto& w : writes) stats_.events += w.events.size();
+      stats_.max_group = std::max<uint64_t>(stats_.max_group, writes.size());
+      stats_.group_sizes[GroupSizeBucket(writes.size())] += 1;
     }
     if (hooks_.committed) {
       Events all;

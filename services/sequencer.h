@@ -15,6 +15,7 @@
 #ifndef DUBAN_SERVICES_SEQUENCER_H_
 #define DUBAN_SERVICES_SEQUENCER_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -71,9 +72,17 @@ class Sequencer {
         committed;
   };
 
+  // Group-commit counters since Start. A group is one synced WriteBatch.
+  static constexpr size_t kMaxGroup = 512;  // commands taken per round at most
+  // Histogram buckets of commands per group: [1], [2,3], [4,7], ... [256,511], [512].
+  static constexpr size_t kGroupSizeBuckets = 10;
+  static size_t GroupSizeBucket(uint64_t commands);  // commands >= 1
   struct Stats {
     uint64_t commands = 0;  // commands that wrote events
     uint64_t batches = 0;   // synced WriteBatches (fsyncs)
+    uint64_t events = 0;    // events written (commands' own and derived)
+    uint64_t max_group = 0;  // the most commands one batch held
+    std::array<uint64_t, kGroupSizeBuckets> group_sizes{};  // batches by commands held
   };
 
   // Loads the state (the newest usable snapshot in `log` and the events after

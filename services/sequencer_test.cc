@@ -9,10 +9,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "engine/commands.h"
 #include "engine/test_plan.h"
 #include "services/assignment_service.h"
+#include "storage/hash.h"
 #include "storage/testing/temp_dir.h"
 
 namespace duban::services {
@@ -163,6 +165,91 @@ TEST_F(SequencerTest, ConcurrentCommandsShareOneSync) {
   EXPECT_LT(batches, commands) << "every command paid its own fsync";
   EXPECT_LE(batches, 2u) << "the held command's batch, then one for all queued behind it";
   EXPECT_TRUE(log_->Verify().ok());
+}
+
+TEST(SequencerStats, GroupSizeBuckets) {
+  EXPECT_EQ(Sequencer::GroupSizeBucket(1), 0u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(2), 1u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(3), 1u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(4), 2u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(7), 2u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(20), 4u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(511), 8u);
+  EXPECT_EQ(Sequencer::GroupSizeBucket(512), 9u);
+}
+
+// A command that always writes one event: a supervisor credential of its own.
+Sequencer::Command IssueSupervisor(int i) {
+  Sequencer::Command cmd;
+  cmd.method = "IssueCredential";
+  cmd.principal = "admin";
+  cmd.request_id = absl::StrCat("issue-", i);
+  cmd.request_bytes = cmd.request_id;
+  const std::string hash = storage::ToHex(storage::Sha256(absl::StrCat("token ", i)));
+  cmd.decide = [i, hash](const engine::State& s, absl::Time) {
+    return engine::DecideIssueCredential(s, absl::StrCat("cred-", i), "supervisor", hash,
+                                         "stats test");
+  };
+  cmd.respond = [](const engine::State&, const Sequencer::Events&) { return std::string(); };
+  return cmd;
+}
+
+TEST_F(SequencerTest, StatsCountGroupsCommandsEventsAndGroupSizes) {
+  const Sequencer::Stats before = seq_->stats();
+  // One command alone: a group of 1.
+  ASSERT_TRUE(seq_->Execute(IssueSupervisor(0)).ok());
+  // Then hold the writer inside a command while 20 more queue behind it.
+  absl::Notification entered, release;
+  Sequencer::Command blocker = IssueSupervisor(1);
+  auto inner = blocker.decide;
+  blocker.decide = [&entered, &release, inner](const engine::State& s, absl::Time t) {
+    entered.Notify();
+    release.WaitForNotification();
+    return inner(s, t);
+  };
+  absl::Notification blocker_done;
+  blocker.done = [&](absl::StatusOr<std::string> r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    blocker_done.Notify();
+  };
+  seq_->Submit(std::move(blocker));
+  entered.WaitForNotification();
+  constexpr int kQueued = 20;
+  std::atomic<int> ok{0};
+  absl::Notification all_done;
+  for (int i = 0; i < kQueued; ++i) {
+    Sequencer::Command cmd = IssueSupervisor(2 + i);
+    cmd.done = [&](absl::StatusOr<std::string> r) {
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (++ok == kQueued) all_done.Notify();
+    };
+    seq_->Submit(std::move(cmd));
+  }
+  EXPECT_EQ(seq_->queued(), static_cast<size_t>(kQueued));
+  release.Notify();
+  blocker_done.WaitForNotification();
+  all_done.WaitForNotification();
+
+  const Sequencer::Stats after = seq_->stats();
+  EXPECT_EQ(after.batches - before.batches, 3u);  // 1 alone, the blocker alone, 20 together
+  EXPECT_EQ(after.commands - before.commands, 22u);
+  EXPECT_EQ(after.events - before.events, 22u);
+  EXPECT_EQ(after.group_sizes[0] - before.group_sizes[0], 2u);
+  EXPECT_EQ(after.group_sizes[Sequencer::GroupSizeBucket(kQueued)] -
+                before.group_sizes[Sequencer::GroupSizeBucket(kQueued)],
+            1u);
+  EXPECT_EQ(after.max_group, static_cast<uint64_t>(kQueued));
+  uint64_t groups_in_histogram = 0;
+  for (uint64_t n : after.group_sizes) groups_in_histogram += n;
+  EXPECT_EQ(groups_in_histogram, after.batches);
+  // A rejected command writes nothing and counts nowhere.
+  Sequencer::Command rejected = IssueSupervisor(99);
+  rejected.decide = [](const engine::State&, absl::Time) -> absl::StatusOr<Sequencer::Events> {
+    return absl::InvalidArgumentError("no");
+  };
+  EXPECT_FALSE(seq_->Execute(std::move(rejected)).ok());
+  EXPECT_EQ(seq_->stats().batches, after.batches);
+  EXPECT_EQ(seq_->stats().commands, after.commands);
 }
 
 TEST_F(SequencerTest, ReopenRestoresTheSameState) {
