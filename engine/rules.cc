@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/commands.h"
@@ -528,13 +529,6 @@ std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl
   return EvaluateScope(state, plan_id, Scope{}, now, cause_seq);
 }
 
-bool Scope::Covers(const duban::v1::Subject& subject) const {
-  if (all) return true;
-  if (subject.task_number() != 0) return tasks.count(subject.task_number()) > 0;
-  if (subject.indicator_number() != 0) return indicators.count(subject.indicator_number()) > 0;
-  return false;
-}
-
 std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id, const Scope& scope,
                                  absl::Time now, uint64_t cause_seq) {
   std::vector<Event> events;
@@ -553,10 +547,30 @@ std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id,
     events.push_back(std::move(e));
   };
 
-  // Open escalations: cleared, repeated, climbing.
-  for (const auto& [key, id] : plan->open_escalations) {
-    const Escalation& esc = plan->escalations.at(id);
-    if (!scope.Covers(esc.subject())) continue;
+  // Open escalations: cleared, repeated, climbing. In a scoped evaluation
+  // only those about its tasks and indicators, found by their subject keys'
+  // prefixes (rule|task| and rule|0|indicator|), in key order as in a full one.
+  std::vector<const std::pair<const std::string, std::string>*> open;
+  if (scope.all) {
+    for (const auto& entry : plan->open_escalations) open.push_back(&entry);
+  } else {
+    auto add_prefix = [&](const std::string& prefix) {
+      for (auto it = plan->open_escalations.lower_bound(prefix);
+           it != plan->open_escalations.end() && absl::StartsWith(it->first, prefix); ++it) {
+        open.push_back(&*it);
+      }
+    };
+    for (const Rule& rule : rs.rules()) {
+      for (int32_t t : scope.tasks) add_prefix(absl::StrCat(rule.id(), "|", t, "|"));
+      for (int32_t i : scope.indicators) add_prefix(absl::StrCat(rule.id(), "|0|", i, "|"));
+    }
+    std::sort(open.begin(), open.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    open.erase(std::unique(open.begin(), open.end()), open.end());
+  }
+  for (const auto* entry : open) {
+    const std::string& key = entry->first;
+    const std::string& id = entry->second;
+    const Escalation& esc = *plan->escalations.at(id);
     auto c = conditions.find(key);
     if (c == conditions.end()) {
       Event e;
@@ -669,7 +683,7 @@ std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::ve
     auto escalation_subject = [&](const std::string& id) -> const duban::v1::Subject* {
       if (plan == nullptr) return nullptr;
       auto esc = plan->escalations.find(id);
-      return esc == plan->escalations.end() ? nullptr : &esc->second.subject();
+      return esc == plan->escalations.end() ? nullptr : &esc->second->subject();
     };
     const duban::v1::Subject* subject = nullptr;
     switch (e.payload_case()) {
@@ -813,7 +827,7 @@ absl::StatusOr<const Escalation*> RequireEscalation(const PlanState& plan, const
     return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found in plan \"",
                                             plan.plan.plan_id(), "\""));
   }
-  return &it->second;
+  return &*it->second;
 }
 
 namespace {

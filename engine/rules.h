@@ -45,7 +45,6 @@ struct Scope {
   bool all = true;
   std::set<int32_t> tasks;
   std::set<int32_t> indicators;
-  bool Covers(const duban::v1::Subject& subject) const;
 };
 
 // The escalation events (and their notices) for the plan at `now`.

@@ -69,7 +69,7 @@ struct SnapshotAccess {
     for (const auto& [eid, e] : p.escalations) {
       auto* o = out->add_escalations();
       o->set_id(eid);
-      *o->mutable_escalation() = e;
+      *o->mutable_escalation() = p.WithTimeline(eid);
     }
     for (const auto& [key, eid] : p.open_escalations) {
       auto* o = out->add_open_escalations();
@@ -151,6 +151,10 @@ struct SnapshotAccess {
     }
     p.rules = std::move(*in.mutable_rules());
     for (auto& e : *in.mutable_escalations()) {
+      auto* timeline = e.mutable_escalation()->mutable_timeline();
+      p.timelines[e.id()].assign(std::make_move_iterator(timeline->begin()),
+                                 std::make_move_iterator(timeline->end()));
+      timeline->Clear();
       p.escalations[e.id()] = std::move(*e.mutable_escalation());
     }
     for (const auto& o : in.open_escalations()) p.open_escalations[o.subject_key()] = o.escalation_id();

@@ -72,7 +72,7 @@ std::vector<Event> History() {
       // Acknowledge the first open escalation, resolve the second.
       std::vector<std::string> open;
       for (const auto& [id, e] : s.FindPlan("test-plan")->escalations) {
-        if (e.state() == duban::v1::OPEN) open.push_back(id);
+        if (e->state() == duban::v1::OPEN) open.push_back(id);
       }
       EXPECT_GE(open.size(), 2u);
       if (open.size() >= 2) {

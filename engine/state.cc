@@ -108,6 +108,18 @@ const duban::v1::ProgressReport* PlanState::LatestReport(int32_t task, int32_t y
   return it == progress.end() || it->second.empty() ? nullptr : &it->second.back();
 }
 
+duban::v1::Escalation PlanState::WithTimeline(const std::string& id) const {
+  auto it = escalations.find(id);
+  if (it == escalations.end()) return {};
+  duban::v1::Escalation out = *it->second;
+  auto t = timelines.find(id);
+  if (t != timelines.end()) {
+    out.mutable_timeline()->Reserve(static_cast<int>(t->second.size()));
+    for (const auto& entry : t->second) *out.add_timeline() = entry;
+  }
+  return out;
+}
+
 void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
   auto [index, added] =
       report_agency_index.try_emplace(r.agency_id(), static_cast<int32_t>(report_agencies.size()));
@@ -300,7 +312,7 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
   }
   auto it = ps.escalations.find(id);
   if (it == ps.escalations.end()) return Misfit(e, "unknown escalation " + id);
-  duban::v1::Escalation& esc = it->second;
+  duban::v1::Escalation& esc = it->second.Mutable();  // unchanged in value if it misfits
   if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
     return Misfit(e, "escalation " + id + " is closed");
   }
@@ -365,7 +377,7 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       break;
     }
   }
-  *esc.add_timeline() = std::move(t);
+  ps.timelines[id].push_back(std::move(t));
   return absl::OkStatus();
 }
 
@@ -523,17 +535,20 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       esc.set_state(duban::v1::OPEN);
       esc.set_count(1);
       esc.set_level_at_micros(esc.opened_at_micros());
-      auto* t = esc.add_timeline();
-      t->set_seq(seq);
-      t->set_at_micros(esc.opened_at_micros());
-      t->set_what("opened");
-      t->set_by(e.principal());
-      t->set_cause_seq(e.escalation_opened().cause_seq());
-      t->set_detail(esc.summary());
+      esc.clear_timeline();
+      duban::v1::TimelineEntry t;
+      t.set_seq(seq);
+      t.set_at_micros(esc.opened_at_micros());
+      t.set_what("opened");
+      t.set_by(e.principal());
+      t.set_cause_seq(e.escalation_opened().cause_seq());
+      t.set_detail(esc.summary());
       ps.open_escalations[key] = esc.id();
       ps.resolved_facts.erase(key);
       ++ps.escalations_opened;
-      ps.escalations[esc.id()] = std::move(esc);
+      const std::string id = esc.id();
+      ps.escalations[id] = std::move(esc);
+      ps.timelines[id].push_back(std::move(t));
       return absl::OkStatus();
     }
     case Event::kEscalationRaised:

@@ -28,6 +28,7 @@
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
 #include "duban/v1/supervision.pb.h"
+#include "engine/cow_vector.h"
 
 namespace duban::engine {
 
@@ -41,7 +42,7 @@ struct PlanState {
   std::map<int32_t, duban::v1::Indicator> indicators;
   // Progress reports by (task, year, agency), each oldest revision first.
   using ProgressKey = std::tuple<int32_t, int32_t, std::string>;
-  std::map<ProgressKey, std::vector<duban::v1::ProgressReport>> progress;
+  std::map<ProgressKey, CowVector<duban::v1::ProgressReport>> progress;
   // For the rules, which ask of every task and year on every tick who has
   // reported: the latest report of each (year, agency), per task, in one
   // short contiguous vector. Kept by Apply beside `progress` (NoteReport);
@@ -61,13 +62,19 @@ struct PlanState {
 
   // Indicator values by (indicator, year), each oldest revision first.
   using ValueKey = std::pair<int32_t, int32_t>;
-  std::map<ValueKey, std::vector<duban::v1::IndicatorValue>> indicator_values;
+  std::map<ValueKey, CowVector<duban::v1::IndicatorValue>> indicator_values;
 
   // 督促检查: the current ruleset (version 0: none), escalations by id, the
   // open one per subject, and what a supervisor resolved (so an unchanged
   // condition does not reopen at once).
   duban::v1::RulesetVersion rules;
-  std::map<std::string, duban::v1::Escalation> escalations;
+  // Escalations are kept without their timelines, which grow with every
+  // transition and live beside them (appending never copies earlier entries);
+  // WithTimeline puts one back together.
+  std::map<std::string, Cow<duban::v1::Escalation>> escalations;
+  std::map<std::string, CowVector<duban::v1::TimelineEntry>> timelines;
+  // The escalation with its timeline (an empty one when there is no such id).
+  duban::v1::Escalation WithTimeline(const std::string& id) const;
   std::map<std::string, std::string> open_escalations;  // SubjectKey -> id
   std::map<std::string, std::vector<uint64_t>> resolved_facts;  // SubjectKey -> facts then
   int64_t escalations_opened = 0;

@@ -362,7 +362,7 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            for (const auto& [_, history] : plan->indicator_values) {
              for (const auto& v : history) *s->add_indicator_values() = v;
            }
-           for (const auto& [_, e] : plan->escalations) *s->add_escalations() = e;
+           for (const auto& [id, _] : plan->escalations) *s->add_escalations() = plan->WithTimeline(id);
            *s->mutable_rules() = plan->rules;
            return absl::OkStatus();
          });
@@ -544,12 +544,12 @@ ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* c
            ASSIGN_OR_RETURN(const v1::Escalation* esc,
                             engine::RequireEscalation(*plan, r.escalation_id()));
            v1::Explanation* x = call->response();
-           *x->mutable_escalation() = *esc;
+           *x->mutable_escalation() = plan->WithTimeline(esc->id());
            x->set_ruleset_version(esc->ruleset_version());
            x->set_evaluated_at_micros(esc->opened_at_micros());
            std::set<uint64_t> facts(esc->fact_seqs().begin(), esc->fact_seqs().end());
            std::set<uint64_t> causes;
-           for (const auto& t : esc->timeline()) {
+           for (const auto& t : x->escalation().timeline()) {
              if (t.cause_seq() != 0) causes.insert(t.cause_seq());
            }
            storage::EventLog* log = authority_->log();

@@ -52,8 +52,7 @@ v1::Escalation EscalationAfter(const engine::State& s, const std::string& plan_i
                                const std::string& id) {
   const engine::PlanState* plan = s.FindPlan(plan_id);
   if (plan == nullptr) return {};
-  auto it = plan->escalations.find(id);
-  return it == plan->escalations.end() ? v1::Escalation() : it->second;
+  return plan->WithTimeline(id);
 }
 
 v1::EvaluateResponse Counts(const Sequencer::Events& events) {
@@ -242,7 +241,7 @@ ServerUnaryReactor* SupervisionServiceImpl::ListEscalations(CallbackServerContex
            }
            // In the order they opened (esc-2 before esc-10).
            std::vector<const v1::Escalation*> ordered;
-           for (const auto& [id, e] : plan->escalations) ordered.push_back(&e);
+           for (const auto& [id, e] : plan->escalations) ordered.push_back(&*e);
            std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
              return a->id().size() != b->id().size() ? a->id().size() < b->id().size()
                                                      : a->id() < b->id();
@@ -283,7 +282,7 @@ ServerUnaryReactor* SupervisionServiceImpl::GetEscalation(CallbackServerContext*
            ASSIGN_OR_RETURN(const v1::Escalation* e,
                             engine::RequireEscalation(*plan, r.escalation_id()));
            RETURN_IF_ERROR(MaySee(who, s, *plan, *e));
-           *call->response() = *e;
+           *call->response() = plan->WithTimeline(e->id());
            return absl::OkStatus();
          });
   });
