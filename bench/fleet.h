@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct Fleet {
   uint64_t values = 0;
   // Every event applied, when kept (for replay benchmarks).
   std::vector<duban::v1::Event> events;
+  // Called with every event once applied (seq, time and principal stamped),
+  // e.g. to write it to a log.
+  std::function<void(const duban::v1::Event&)> sink;
 };
 
 // Applies `events` to fleet->state as the sequencer would.
@@ -51,12 +55,15 @@ inline void Commit(Fleet* fleet, std::vector<duban::v1::Event> events, absl::Tim
       std::abort();
     }
     if (keep) fleet->events.push_back(e);
+    if (fleet->sink) fleet->sink(e);
   }
 }
 
 // `plans` copies of the Qinghai plan with rules and five years of reports.
-inline Fleet BuildFleet(int plans, bool keep_events = false) {
+inline Fleet BuildFleet(int plans, bool keep_events = false,
+                        std::function<void(const duban::v1::Event&)> sink = nullptr) {
   Fleet fleet;
+  fleet.sink = std::move(sink);
   duban::v1::PlanDocument doc;
   duban::v1::Ruleset rules;
   if (!google::protobuf::TextFormat::ParseFromString(

@@ -80,6 +80,11 @@ class CowVector {
     const size_t n = size() + 1;
     head_ = std::make_shared<const Node>(Node{std::move(item), std::move(head_), n});
   }
+  // Replaces the newest element (the others stay shared).
+  void ReplaceBack(T item) {
+    head_ = std::make_shared<const Node>(Node{std::move(item), head_->prev, head_->size});
+  }
+
   template <typename It>
   void assign(It first, It last) {
     Clear();
@@ -103,6 +108,36 @@ class CowVector {
     head_.reset();
   }
   std::shared_ptr<const Node> head_;  // the newest element
+};
+
+// SeqList: an append-only list of seqs shared between copies, in chunks of
+// 64 (about 9 bytes a seq): appending copies at most the newest chunk.
+class SeqList {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void push_back(uint64_t seq) {
+    if (!chunks_.empty() && chunks_.back().size() < kChunk) {
+      std::vector<uint64_t> chunk = chunks_.back();
+      chunk.push_back(seq);
+      chunks_.ReplaceBack(std::move(chunk));
+    } else {
+      chunks_.push_back({seq});
+    }
+    ++size_;
+  }
+  // Oldest first.
+  std::vector<uint64_t> All() const {
+    std::vector<uint64_t> out;
+    out.reserve(size_);
+    for (const auto& chunk : chunks_) out.insert(out.end(), chunk.begin(), chunk.end());
+    return out;
+  }
+
+ private:
+  static constexpr size_t kChunk = 64;
+  CowVector<std::vector<uint64_t>> chunks_;
+  size_t size_ = 0;
 };
 
 // Cow<T>: one value shared between copies until one of them changes it (a

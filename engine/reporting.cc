@@ -149,8 +149,9 @@ absl::StatusOr<std::vector<Event>> DecideSubmitIndicatorValue(
   return std::vector<Event>{std::move(e)};
 }
 
-duban::v1::TaskProgress BuildTaskProgress(const PlanState& plan, const duban::v1::Task& task,
-                                          int32_t year) {
+absl::StatusOr<duban::v1::TaskProgress> BuildTaskProgress(const PlanState& plan,
+                                                          const duban::v1::Task& task, int32_t year,
+                                                          const EventLoader& load) {
   duban::v1::TaskProgress out;
   *out.mutable_task() = task;
   for (int32_t y = plan.plan.start_year(); y <= plan.plan.end_year(); ++y) {
@@ -170,7 +171,9 @@ duban::v1::TaskProgress BuildTaskProgress(const PlanState& plan, const duban::v1
       current.set_kind(ReportKindFor(task, latest.agency_id()));
       *(current.kind() == duban::v1::TASK_REPORT ? yp->add_task_reports()
                                                   : yp->add_contributions()) = current;
-      history.insert(history.end(), it->second.begin(), it->second.end());
+      ASSIGN_OR_RETURN(std::vector<duban::v1::ProgressReport> revisions, Revisions(it->second, load));
+      history.insert(history.end(), std::make_move_iterator(revisions.begin()),
+                     std::make_move_iterator(revisions.end()));
     }
     std::sort(history.begin(), history.end(),
               [](const auto& a, const auto& b) { return a.seq() < b.seq(); });

@@ -41,9 +41,11 @@ absl::Status CheckPlanYear(const PlanState& plan, int32_t year, absl::string_vie
 // Whether `agency_id` answers for the indicator.
 bool AnswersFor(const duban::v1::Indicator& indicator, const std::string& agency_id);
 
-// year 0: every year of the plan.
-duban::v1::TaskProgress BuildTaskProgress(const PlanState& plan, const duban::v1::Task& task,
-                                          int32_t year);
+// year 0: every year of the plan. Earlier revisions (the history) are read
+// with `load`.
+absl::StatusOr<duban::v1::TaskProgress> BuildTaskProgress(const PlanState& plan,
+                                                          const duban::v1::Task& task, int32_t year,
+                                                          const EventLoader& load);
 
 // The indicator's values by year against the trajectory its target kind and
 // baseline give, judged with the relative `tolerance`:

@@ -57,7 +57,8 @@ struct SnapshotAccess {
       o->set_task(std::get<0>(key));
       o->set_year(std::get<1>(key));
       o->set_agency_id(std::get<2>(key));
-      for (const auto& r : revisions) *o->add_revisions() = r;
+      for (uint64_t seq : revisions.seqs()) o->add_revision_seqs(seq);
+      if (!revisions.empty()) *o->mutable_latest() = revisions.back();
     }
     for (const auto& [key, revisions] : p.indicator_values) {
       auto* o = out->add_indicator_values();
@@ -136,9 +137,8 @@ struct SnapshotAccess {
       p.indicators[n] = std::move(i);
     }
     for (auto& h : *in.mutable_progress()) {
-      auto& revisions = p.progress[{h.task(), h.year(), h.agency_id()}];
-      revisions.assign(std::make_move_iterator(h.mutable_revisions()->begin()),
-                       std::make_move_iterator(h.mutable_revisions()->end()));
+      p.progress[{h.task(), h.year(), h.agency_id()}].Restore(
+          {h.revision_seqs().begin(), h.revision_seqs().end()}, std::move(*h.mutable_latest()));
     }
     // The rules' index (kept sorted, so the order of notes does not matter).
     for (const auto& [_, revisions] : p.progress) {

@@ -108,6 +108,33 @@ const duban::v1::ProgressReport* PlanState::LatestReport(int32_t task, int32_t y
   return it == progress.end() || it->second.empty() ? nullptr : &it->second.back();
 }
 
+duban::v1::ProgressReport ReportFromEvent(const Event& e) {
+  duban::v1::ProgressReport r = e.progress_reported().report();
+  r.set_plan_id(e.plan_id());
+  r.set_seq(e.seq());
+  r.set_recorded_at_micros(e.recorded_at_micros());
+  r.set_principal(e.principal());
+  return r;
+}
+
+absl::StatusOr<std::vector<duban::v1::ProgressReport>> Revisions(
+    const PlanState::ReportHistory& history, const EventLoader& load) {
+  std::vector<duban::v1::ProgressReport> out;
+  if (history.empty()) return out;
+  const std::vector<uint64_t> seqs = history.seqs();
+  out.reserve(seqs.size());
+  for (size_t i = 0; i + 1 < seqs.size(); ++i) {
+    absl::StatusOr<Event> e = load(seqs[i]);
+    if (!e.ok()) return e.status();
+    if (!e->has_progress_reported() || e->seq() != seqs[i]) {
+      return absl::DataLossError(absl::StrCat("seq ", seqs[i], " is not the report revision it should be"));
+    }
+    out.push_back(ReportFromEvent(*e));
+  }
+  out.push_back(history.back());
+  return out;
+}
+
 duban::v1::Escalation PlanState::WithTimeline(const std::string& id) const {
   auto it = escalations.find(id);
   if (it == escalations.end()) return {};
@@ -494,10 +521,7 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
         return Misfit(e, absl::StrCat("report revision ", r.revision(), " does not follow ",
                                       history.size()));
       }
-      r.set_plan_id(e.plan_id());
-      r.set_seq(seq);
-      r.set_recorded_at_micros(e.recorded_at_micros());
-      r.set_principal(e.principal());
+      r = ReportFromEvent(e);
       ps.NoteReport(r);
       history.push_back(std::move(r));
       return absl::OkStatus();

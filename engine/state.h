@@ -14,6 +14,7 @@
 #define DUBAN_ENGINE_STATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
@@ -40,9 +42,32 @@ struct PlanState {
   std::map<std::string, duban::v1::AgencyGroup> groups;
   std::map<int32_t, duban::v1::Task> tasks;
   std::map<int32_t, duban::v1::Indicator> indicators;
-  // Progress reports by (task, year, agency), each oldest revision first.
+  // Progress reports by (task, year, agency): the latest revision, and the
+  // seqs of every revision, oldest first. Earlier revisions are read back
+  // from the log when asked for (ReportFromEvent), so memory grows with the
+  // reports' keys, not with how often they are revised.
+  class ReportHistory {
+   public:
+    size_t size() const { return seqs_.size(); }
+    bool empty() const { return seqs_.empty(); }
+    const duban::v1::ProgressReport& back() const { return *latest_; }
+    std::vector<uint64_t> seqs() const { return seqs_.All(); }
+    void push_back(duban::v1::ProgressReport report) {
+      seqs_.push_back(report.seq());
+      latest_ = std::make_shared<const duban::v1::ProgressReport>(std::move(report));
+    }
+    // A snapshot's history: its seqs and its latest revision.
+    void Restore(const std::vector<uint64_t>& seqs, duban::v1::ProgressReport latest) {
+      for (uint64_t s : seqs) seqs_.push_back(s);
+      latest_ = std::make_shared<const duban::v1::ProgressReport>(std::move(latest));
+    }
+
+   private:
+    std::shared_ptr<const duban::v1::ProgressReport> latest_;
+    SeqList seqs_;
+  };
   using ProgressKey = std::tuple<int32_t, int32_t, std::string>;
-  std::map<ProgressKey, CowVector<duban::v1::ProgressReport>> progress;
+  std::map<ProgressKey, ReportHistory> progress;
   // For the rules, which ask of every task and year on every tick who has
   // reported: the latest report of each (year, agency), per task, in one
   // short contiguous vector. Kept by Apply beside `progress` (NoteReport);
@@ -165,6 +190,18 @@ class State {
       std::make_shared<std::map<std::string, duban::v1::Webhook>>();
   std::shared_ptr<Credentials> credentials_ = std::make_shared<Credentials>();
 };
+
+// The report a ProgressReported event records, as the state holds it (with
+// its plan, seq, time and principal): how earlier revisions are read back
+// from the log.
+duban::v1::ProgressReport ReportFromEvent(const duban::v1::Event& event);
+
+// Reads the event at a seq from the log (the services give the engine one).
+using EventLoader = std::function<absl::StatusOr<duban::v1::Event>(uint64_t seq)>;
+
+// Every revision of a (task, year, agency)'s reports, oldest first.
+absl::StatusOr<std::vector<duban::v1::ProgressReport>> Revisions(
+    const PlanState::ReportHistory& history, const EventLoader& load);
 
 // The key of "at most one open escalation per subject".
 std::string SubjectKey(const duban::v1::Subject& subject);

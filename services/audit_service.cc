@@ -354,7 +354,10 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            for (const auto& [_, i] : plan->indicators) *s->add_indicators() = i;
            std::vector<v1::ProgressReport> reports;
            for (const auto& [_, history] : plan->progress) {
-             reports.insert(reports.end(), history.begin(), history.end());
+             ASSIGN_OR_RETURN(std::vector<v1::ProgressReport> revisions,
+                              engine::Revisions(history, LogLoader(authority_->log())));
+             reports.insert(reports.end(), std::make_move_iterator(revisions.begin()),
+                            std::make_move_iterator(revisions.end()));
            }
            std::sort(reports.begin(), reports.end(),
                      [](const auto& a, const auto& b) { return a.seq() < b.seq(); });

@@ -120,14 +120,15 @@ ServerUnaryReactor* ReportingServiceImpl::GetTaskProgress(CallbackServerContext*
                                                           const ByteBuffer* in, ByteBuffer* out) {
   return Serve<GetTaskProgressRequest, TaskProgress>(ctx, in, out, [this](auto* call) {
     Read(sequencer_, call, Permission::kReadPlan,
-         [call](const engine::State& s, const Principal& who) -> absl::Status {
+         [this, call](const engine::State& s, const Principal& who) -> absl::Status {
            const GetTaskProgressRequest& req = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
            ASSIGN_OR_RETURN(const duban::v1::Task* task,
                             engine::RequireTask(*plan, req.task_number()));
            RETURN_IF_ERROR(MayReadTask(who, s, *task));
            if (req.year() != 0) RETURN_IF_ERROR(engine::CheckPlanYear(*plan, req.year()));
-           *call->response() = engine::BuildTaskProgress(*plan, *task, req.year());
+           ASSIGN_OR_RETURN(*call->response(),
+                            engine::BuildTaskProgress(*plan, *task, req.year(), LogLoader(log_)));
            return absl::OkStatus();
          });
   });

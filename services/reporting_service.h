@@ -21,8 +21,9 @@ class ReportingServiceImpl final : public RawReportingService {
  public:
   // `default_tolerance`: the relative tolerance GetIndicatorSeries judges
   // with when the request gives none.
-  ReportingServiceImpl(Sequencer* sequencer, double default_tolerance)
-      : sequencer_(sequencer), default_tolerance_(default_tolerance) {}
+  // `log`: where earlier report revisions are read back from.
+  ReportingServiceImpl(Sequencer* sequencer, const storage::EventLog* log, double default_tolerance)
+      : sequencer_(sequencer), log_(log), default_tolerance_(default_tolerance) {}
 
   DUBAN_RAW_UNARY_METHOD(SubmitProgress)
   DUBAN_RAW_UNARY_METHOD(SubmitIndicatorValue)
@@ -32,6 +33,7 @@ class ReportingServiceImpl final : public RawReportingService {
 
  private:
   Sequencer* const sequencer_;
+  const storage::EventLog* const log_;
   const double default_tolerance_;
 };
 

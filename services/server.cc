@@ -329,7 +329,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   s->assignment_ = std::make_unique<AssignmentServiceImpl>(s->sequencer_.get());
-  s->reporting_ = std::make_unique<ReportingServiceImpl>(s->sequencer_.get(),
+  s->reporting_ = std::make_unique<ReportingServiceImpl>(s->sequencer_.get(), s->log_.get(),
                                                          options.indicator_tolerance);
   s->admin_ = std::make_unique<AdminServiceImpl>(s->sequencer_.get());
   ASSIGN_OR_RETURN(s->authority_, LogAuthority::Open(options.data_dir, s->log_.get()));
