@@ -57,19 +57,12 @@ class ReportingTest : public ::testing::Test {
       e.set_seq(state_.seq() + 1);
       e.set_principal(principal);
       ASSERT_TRUE(state_.Apply(e).ok()) << e.DebugString();
-      log_[e.seq()] = e;
+      log_.Record(e);
     }
   }
 
-  // Reads committed events back, as the log would.
-  EventLoader Loader() {
-    return [this](uint64_t seq) -> absl::StatusOr<Event> {
-      auto it = log_.find(seq);
-      if (it == log_.end()) return absl::NotFoundError("no such seq");
-      return it->second;
-    };
-  }
-  std::map<uint64_t, Event> log_;
+  EventLoader Loader() const { return log_.Loader(); }
+  testing::TestLog log_;
 
   duban::v1::SubmitProgressRequest Progress(int task, int year, const std::string& agency,
                                             duban::v1::ProgressStatus status = duban::v1::ON_TRACK) {

@@ -43,6 +43,7 @@ class RulesTest : public ::testing::Test {
     for (Event& e : events) {
       e.set_seq(state_.seq() + 1);
       EXPECT_TRUE(state_.Apply(e).ok()) << e.DebugString();
+      log_.Record(e);
     }
     return state_.seq();
   }
@@ -89,6 +90,7 @@ class RulesTest : public ::testing::Test {
   }
 
   State state_;
+  testing::TestLog log_;
   duban::v1::Ruleset rules_;
 };
 
@@ -170,7 +172,7 @@ TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
   EXPECT_EQ(closed->state(), duban::v1::CLEARED);
   EXPECT_EQ(closed->cleared_by_seq(), late);
   EXPECT_EQ(closed->ruleset_version(), 1u);
-  EXPECT_GE(plan().WithTimeline(closed->id()).timeline_size(), 4);  // opened, 催办, 督办, cleared
+  EXPECT_GE(plan().WithTimeline(closed->id(), log_.Loader())->timeline_size(), 4);  // opened, 催办, 督办, cleared
 }
 
 // After a command the rules look only at what it touched: a report on task 3

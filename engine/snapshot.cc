@@ -70,7 +70,11 @@ struct SnapshotAccess {
     for (const auto& [eid, e] : p.escalations) {
       auto* o = out->add_escalations();
       o->set_id(eid);
-      *o->mutable_escalation() = p.WithTimeline(eid);
+      *o->mutable_escalation() = *e;
+      auto t = p.timelines.find(eid);
+      if (t != p.timelines.end()) {
+        for (uint64_t seq : t->second.All()) o->add_timeline_seqs(seq);
+      }
     }
     for (const auto& [key, eid] : p.open_escalations) {
       auto* o = out->add_open_escalations();
@@ -151,10 +155,8 @@ struct SnapshotAccess {
     }
     p.rules = std::move(*in.mutable_rules());
     for (auto& e : *in.mutable_escalations()) {
-      auto* timeline = e.mutable_escalation()->mutable_timeline();
-      p.timelines[e.id()].assign(std::make_move_iterator(timeline->begin()),
-                                 std::make_move_iterator(timeline->end()));
-      timeline->Clear();
+      SeqList& timeline = p.timelines[e.id()];
+      for (uint64_t seq : e.timeline_seqs()) timeline.push_back(seq);
       p.escalations[e.id()] = std::move(*e.mutable_escalation());
     }
     for (const auto& o : in.open_escalations()) p.open_escalations[o.subject_key()] = o.escalation_id();

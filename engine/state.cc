@@ -135,14 +135,66 @@ absl::StatusOr<std::vector<duban::v1::ProgressReport>> Revisions(
   return out;
 }
 
-duban::v1::Escalation PlanState::WithTimeline(const std::string& id) const {
+duban::v1::TimelineEntry TimelineEntryFor(const Event& e, int64_t repeat_count) {
+  duban::v1::TimelineEntry t;
+  t.set_seq(e.seq());
+  t.set_by(e.principal());
+  t.set_cause_seq(e.causation_seq());
+  switch (e.payload_case()) {
+    case Event::kEscalationOpened: {
+      const auto& p = e.escalation_opened();
+      t.set_at_micros(p.escalation().opened_at_micros());
+      t.set_what("opened");
+      t.set_cause_seq(p.cause_seq());
+      t.set_detail(p.escalation().summary());
+      break;
+    }
+    case Event::kEscalationRaised:
+      t.set_at_micros(e.escalation_raised().at_micros());
+      t.set_what(absl::StrCat("raised to ", LevelName(e.escalation_raised().level())));
+      break;
+    case Event::kEscalationRepeated: {
+      const auto& p = e.escalation_repeated();
+      t.set_at_micros(p.at_micros());
+      t.set_what(absl::StrCat("repeated (", repeat_count, ")"));
+      t.set_cause_seq(p.cause_seq());
+      t.set_detail(p.summary());
+      break;
+    }
+    case Event::kEscalationAcknowledged:
+      t.set_at_micros(e.escalation_acknowledged().at_micros());
+      t.set_what("acknowledged (签收)");
+      t.set_detail(e.escalation_acknowledged().measures());
+      break;
+    case Event::kEscalationResolved:
+      t.set_at_micros(e.escalation_resolved().at_micros());
+      t.set_what("resolved (办结)");
+      t.set_detail(e.escalation_resolved().reason());
+      break;
+    default:
+      t.set_at_micros(e.escalation_cleared().at_micros());
+      t.set_what("cleared");
+      t.set_cause_seq(e.escalation_cleared().cleared_by_seq());
+      t.set_detail(e.escalation_cleared().reason());
+      break;
+  }
+  return t;
+}
+
+absl::StatusOr<duban::v1::Escalation> PlanState::WithTimeline(const std::string& id,
+                                                              const EventLoader& load) const {
   auto it = escalations.find(id);
-  if (it == escalations.end()) return {};
+  if (it == escalations.end()) return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found"));
   duban::v1::Escalation out = *it->second;
   auto t = timelines.find(id);
-  if (t != timelines.end()) {
-    out.mutable_timeline()->Reserve(static_cast<int>(t->second.size()));
-    for (const auto& entry : t->second) *out.add_timeline() = entry;
+  if (t == timelines.end()) return out;
+  int64_t count = 1;  // "repeated (n)" counts from the opening
+  for (uint64_t seq : t->second.All()) {
+    absl::StatusOr<Event> e = load(seq);
+    if (!e.ok()) return e.status();
+    if (e->seq() != seq) return absl::DataLossError(absl::StrCat("seq ", seq, " read back as ", e->seq()));
+    if (e->has_escalation_repeated()) ++count;
+    *out.add_timeline() = TimelineEntryFor(*e, count);
   }
   return out;
 }
@@ -343,10 +395,6 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
   if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
     return Misfit(e, "escalation " + id + " is closed");
   }
-  duban::v1::TimelineEntry t;
-  t.set_seq(e.seq());
-  t.set_by(e.principal());
-  t.set_cause_seq(e.causation_seq());
   const std::string key = SubjectKey(esc.subject());
   switch (e.payload_case()) {
     case Event::kEscalationRaised: {
@@ -355,8 +403,6 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       esc.set_level(p.level());
       esc.set_level_at_micros(p.at_micros());
       esc.set_state(duban::v1::OPEN);
-      t.set_at_micros(p.at_micros());
-      t.set_what(absl::StrCat("raised to ", LevelName(p.level())));
       break;
     }
     case Event::kEscalationRepeated: {
@@ -364,10 +410,6 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       esc.set_count(esc.count() + 1);
       *esc.mutable_fact_seqs() = p.fact_seqs();
       esc.set_summary(p.summary());
-      t.set_at_micros(p.at_micros());
-      t.set_what(absl::StrCat("repeated (", esc.count(), ")"));
-      t.set_cause_seq(p.cause_seq());
-      t.set_detail(p.summary());
       break;
     }
     case Event::kEscalationAcknowledged: {
@@ -375,18 +417,12 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       esc.set_state(duban::v1::ACKNOWLEDGED);
       esc.set_measures(p.measures());
       esc.set_ack_due_micros(p.due_micros());
-      t.set_at_micros(p.at_micros());
-      t.set_what("acknowledged (签收)");
-      t.set_detail(p.measures());
       break;
     }
     case Event::kEscalationResolved: {
       const auto& p = e.escalation_resolved();
       esc.set_state(duban::v1::RESOLVED);
       esc.set_resolution(p.reason());
-      t.set_at_micros(p.at_micros());
-      t.set_what("resolved (办结)");
-      t.set_detail(p.reason());
       ps.open_escalations.erase(key);
       ps.resolved_facts[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
       break;
@@ -396,15 +432,11 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       esc.set_state(duban::v1::CLEARED);
       esc.set_cleared_by_seq(p.cleared_by_seq());
       esc.set_resolution(p.reason());
-      t.set_at_micros(p.at_micros());
-      t.set_what("cleared");
-      t.set_cause_seq(p.cleared_by_seq());
-      t.set_detail(p.reason());
       ps.open_escalations.erase(key);
       break;
     }
   }
-  ps.timelines[id].push_back(std::move(t));
+  ps.timelines[id].push_back(e.seq());
   return absl::OkStatus();
 }
 
@@ -560,19 +592,12 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       esc.set_count(1);
       esc.set_level_at_micros(esc.opened_at_micros());
       esc.clear_timeline();
-      duban::v1::TimelineEntry t;
-      t.set_seq(seq);
-      t.set_at_micros(esc.opened_at_micros());
-      t.set_what("opened");
-      t.set_by(e.principal());
-      t.set_cause_seq(e.escalation_opened().cause_seq());
-      t.set_detail(esc.summary());
       ps.open_escalations[key] = esc.id();
       ps.resolved_facts.erase(key);
       ++ps.escalations_opened;
       const std::string id = esc.id();
       ps.escalations[id] = std::move(esc);
-      ps.timelines[id].push_back(std::move(t));
+      ps.timelines[id].push_back(seq);
       return absl::OkStatus();
     }
     case Event::kEscalationRaised:

@@ -34,6 +34,11 @@
 
 namespace duban::engine {
 
+// Reads the event at a seq from the log (the services give the engine one):
+// how what the state does not keep in memory (earlier report revisions,
+// escalation timelines) is read back.
+using EventLoader = std::function<absl::StatusOr<duban::v1::Event>(uint64_t seq)>;
+
 // One plan: its metadata, registry, matrix and indicators.
 struct PlanState {
   duban::v1::Plan plan;  // counts are filled by Summary()
@@ -94,12 +99,14 @@ struct PlanState {
   // condition does not reopen at once).
   duban::v1::RulesetVersion rules;
   // Escalations are kept without their timelines, which grow with every
-  // transition and live beside them (appending never copies earlier entries);
-  // WithTimeline puts one back together.
+  // transition: only the seqs of their events are kept, and WithTimeline
+  // puts a timeline back together from the log.
   std::map<std::string, Cow<duban::v1::Escalation>> escalations;
-  std::map<std::string, CowVector<duban::v1::TimelineEntry>> timelines;
-  // The escalation with its timeline (an empty one when there is no such id).
-  duban::v1::Escalation WithTimeline(const std::string& id) const;
+  std::map<std::string, SeqList> timelines;  // the seqs of each escalation's events
+  // The escalation with its timeline, whose entries are rebuilt from its
+  // events read with `load` (TimelineEntryFor); NOT_FOUND for no such id.
+  absl::StatusOr<duban::v1::Escalation> WithTimeline(const std::string& id,
+                                                     const EventLoader& load) const;
   std::map<std::string, std::string> open_escalations;  // SubjectKey -> id
   std::map<std::string, std::vector<uint64_t>> resolved_facts;  // SubjectKey -> facts then
   int64_t escalations_opened = 0;
@@ -196,8 +203,9 @@ class State {
 // from the log.
 duban::v1::ProgressReport ReportFromEvent(const duban::v1::Event& event);
 
-// Reads the event at a seq from the log (the services give the engine one).
-using EventLoader = std::function<absl::StatusOr<duban::v1::Event>(uint64_t seq)>;
+// The timeline entry an escalation event makes (`repeat_count`: the
+// escalation's count after it, for a repetition).
+duban::v1::TimelineEntry TimelineEntryFor(const duban::v1::Event& event, int64_t repeat_count);
 
 // Every revision of a (task, year, agency)'s reports, oldest first.
 absl::StatusOr<std::vector<duban::v1::ProgressReport>> Revisions(

@@ -5,8 +5,12 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <functional>
+#include <map>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
 #include "duban/v1/supervision.pb.h"
@@ -89,6 +93,23 @@ inline duban::v1::SubmitIndicatorValueRequest ValueRequest(int indicator, int ye
   r.set_agency_id(agency);
   return r;
 }
+
+// Keeps the events a test applied, and reads them back as the log would
+// (for what the state reads from the log: report revisions, timelines).
+class TestLog {
+ public:
+  void Record(const duban::v1::Event& e) { events_[e.seq()] = e; }
+  std::function<absl::StatusOr<duban::v1::Event>(uint64_t)> Loader() const {
+    return [this](uint64_t seq) -> absl::StatusOr<duban::v1::Event> {
+      auto it = events_.find(seq);
+      if (it == events_.end()) return absl::NotFoundError("no such seq");
+      return it->second;
+    };
+  }
+
+ private:
+  std::map<uint64_t, duban::v1::Event> events_;
+};
 
 // A ruleset for the test plan: every kind the tests need, a standard and a
 // faster policy for binding indicators.

@@ -365,7 +365,10 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            for (const auto& [_, history] : plan->indicator_values) {
              for (const auto& v : history) *s->add_indicator_values() = v;
            }
-           for (const auto& [id, _] : plan->escalations) *s->add_escalations() = plan->WithTimeline(id);
+           const engine::EventLoader load = LogLoader(authority_->log());
+           for (const auto& [id, _] : plan->escalations) {
+             ASSIGN_OR_RETURN(*s->add_escalations(), plan->WithTimeline(id, load));
+           }
            *s->mutable_rules() = plan->rules;
            return absl::OkStatus();
          });
@@ -547,7 +550,8 @@ ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* c
            ASSIGN_OR_RETURN(const v1::Escalation* esc,
                             engine::RequireEscalation(*plan, r.escalation_id()));
            v1::Explanation* x = call->response();
-           *x->mutable_escalation() = plan->WithTimeline(esc->id());
+           ASSIGN_OR_RETURN(*x->mutable_escalation(),
+                            plan->WithTimeline(esc->id(), LogLoader(authority_->log())));
            x->set_ruleset_version(esc->ruleset_version());
            x->set_evaluated_at_micros(esc->opened_at_micros());
            std::set<uint64_t> facts(esc->fact_seqs().begin(), esc->fact_seqs().end());

@@ -47,12 +47,26 @@ v1::Clock ClockAt(absl::Time t, bool simulated) {
   return c;
 }
 
-// The escalation as it stands after a command.
-v1::Escalation EscalationAfter(const engine::State& s, const std::string& plan_id,
+// The escalation as it stands after a command whose events are `events`
+// (not yet in the log when the answer is made: its timeline reads them
+// first). Should a timeline event still be unwritten (an earlier command of
+// the same group), the answer carries no timeline; GetEscalation has it.
+v1::Escalation EscalationAfter(const engine::State& s, const storage::EventLog* log,
+                               const Sequencer::Events& events, const std::string& plan_id,
                                const std::string& id) {
   const engine::PlanState* plan = s.FindPlan(plan_id);
   if (plan == nullptr) return {};
-  return plan->WithTimeline(id);
+  const engine::EventLoader from_log = LogLoader(log);
+  absl::StatusOr<v1::Escalation> full =
+      plan->WithTimeline(id, [&](uint64_t seq) -> absl::StatusOr<v1::Event> {
+        for (const auto& e : events) {
+          if (e.seq() == seq) return e;
+        }
+        return from_log(seq);
+      });
+  if (full.ok()) return *std::move(full);
+  auto it = plan->escalations.find(id);
+  return it == plan->escalations.end() ? v1::Escalation() : *it->second;
 }
 
 v1::EvaluateResponse Counts(const Sequencer::Events& events) {
@@ -276,13 +290,13 @@ ServerUnaryReactor* SupervisionServiceImpl::GetEscalation(CallbackServerContext*
                                                           const ByteBuffer* in, ByteBuffer* out) {
   return Serve<v1::GetEscalationRequest, v1::Escalation>(ctx, in, out, [this](auto* call) {
     Read(sequencer_, call, Permission::kReadPlan,
-         [call](const engine::State& s, const Principal& who) -> absl::Status {
+         [this, call](const engine::State& s, const Principal& who) -> absl::Status {
            const auto& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
            ASSIGN_OR_RETURN(const v1::Escalation* e,
                             engine::RequireEscalation(*plan, r.escalation_id()));
            RETURN_IF_ERROR(MaySee(who, s, *plan, *e));
-           *call->response() = plan->WithTimeline(e->id());
+           ASSIGN_OR_RETURN(*call->response(), plan->WithTimeline(e->id(), LogLoader(log_)));
            return absl::OkStatus();
          });
   });
@@ -307,8 +321,8 @@ ServerUnaryReactor* SupervisionServiceImpl::Acknowledge(CallbackServerContext* c
     cmd.decide = [req](const engine::State& s, absl::Time now) {
       return engine::DecideAcknowledge(s, req, now);
     };
-    cmd.respond = [req](const engine::State& s, const Sequencer::Events&) {
-      return EscalationAfter(s, req.plan_id(), req.escalation_id()).SerializeAsString();
+    cmd.respond = [req, log = log_](const engine::State& s, const Sequencer::Events& events) {
+      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id()).SerializeAsString();
     };
     Submit(sequencer_, call, "Acknowledge", *who, req, std::move(cmd));
   });
@@ -322,8 +336,8 @@ ServerUnaryReactor* SupervisionServiceImpl::Resolve(CallbackServerContext* ctx, 
     cmd.decide = [req](const engine::State& s, absl::Time now) {
       return engine::DecideResolve(s, req, now);
     };
-    cmd.respond = [req](const engine::State& s, const Sequencer::Events&) {
-      return EscalationAfter(s, req.plan_id(), req.escalation_id()).SerializeAsString();
+    cmd.respond = [req, log = log_](const engine::State& s, const Sequencer::Events& events) {
+      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id()).SerializeAsString();
     };
     Write(sequencer_, call, "Resolve", Permission::kSupervise, std::move(cmd));
   });
