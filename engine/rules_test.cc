@@ -18,9 +18,7 @@ using duban::v1::Event;
 using ::testing::HasSubstr;
 
 
-absl::Time Cst(int y, int m, int d) {
-  return absl::FromCivil(absl::CivilDay(y, m, d), ChinaStandardTime());
-}
+using testing::Cst;
 
 class RulesTest : public ::testing::Test {
  protected:

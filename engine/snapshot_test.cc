@@ -19,9 +19,7 @@ namespace {
 using duban::v1::Event;
 using ::testing::HasSubstr;
 
-absl::Time Cst(int y, int m, int d) {
-  return absl::FromCivil(absl::CivilDay(y, m, d), ChinaStandardTime());
-}
+using testing::Cst;
 
 // A history that touches every part of the state: a plan, rules, credentials
 // (one revoked), reports and revisions, indicator values, escalations that

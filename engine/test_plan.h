@@ -10,6 +10,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "duban/v1/event.pb.h"
 #include "duban/v1/plan.pb.h"
 #include "duban/v1/reporting.pb.h"
@@ -110,6 +112,11 @@ class TestLog {
  private:
   std::map<uint64_t, duban::v1::Event> events_;
 };
+
+// Midnight (the start) of a day in China Standard Time.
+inline absl::Time Cst(int y, int m, int d) {
+  return absl::FromCivil(absl::CivilDay(y, m, d), absl::FixedTimeZone(8 * 60 * 60));
+}
 
 // A ruleset for the test plan: every kind the tests need, a standard and a
 // faster policy for binding indicators.

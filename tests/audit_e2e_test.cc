@@ -128,6 +128,21 @@ class AuditE2ETest : public ::testing::Test {
     delete db;
   }
 
+  // VerifyLog's answer from the running server.
+  v1::VerifyLogResponse VerifyLog() {
+    v1::VerifyLogResponse verified;
+    EXPECT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+    return verified;
+  }
+
+  // VerifyLog names `seq` as the first that disagrees, saying `what`.
+  void ExpectVerifyLogNames(uint64_t seq, const std::string& what) {
+    const v1::VerifyLogResponse verified = VerifyLog();
+    EXPECT_FALSE(verified.ok());
+    EXPECT_EQ(verified.first_bad_seq(), seq) << verified.problem();
+    EXPECT_THAT(verified.problem(), HasSubstr(what));
+  }
+
   static std::string Key(uint64_t seq) {
     std::string key(8, '\0');
     for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (56 - 8 * i));
@@ -313,8 +328,7 @@ TEST_F(AuditE2ETest, CheckpointsAndProofsVerifyWithoutTrustingTheServer) {
   EXPECT_FALSE(storage::VerifyConsistency(first.tree_size(), second.tree_size(),
                                           second.root_hash(), first.root_hash(), cpath)
                    .ok());
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  const v1::VerifyLogResponse verified = VerifyLog();
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_EQ(verified.checkpoints(), 2u);
 }
@@ -349,8 +363,7 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   for (size_t i = 0; i < tasks_after.size(); ++i) {
     EXPECT_EQ(tasks_after[i].SerializeAsString(), tasks_before[i].SerializeAsString());
   }
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  const v1::VerifyLogResponse verified = VerifyLog();
   EXPECT_TRUE(verified.ok()) << verified.problem();
   // A second import into a folder that has a log is refused.
   r = RunCommand({DUBANCTL_PATH, "audit", "import", "--data_dir", copy, exported});
@@ -406,11 +419,7 @@ TEST_F(AuditE2ETest, ADeletedEventIsNamed) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("seq " + std::to_string(seq)));
   Start();
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
-  EXPECT_FALSE(verified.ok());
-  EXPECT_EQ(verified.first_bad_seq(), seq) << verified.problem();
-  EXPECT_THAT(verified.problem(), HasSubstr("missing"));
+  ExpectVerifyLogNames(seq, "missing");
 }
 
 // Snapshots: a restart starts from the newest one; GetStateAt starts from
@@ -448,8 +457,7 @@ TEST_F(AuditE2ETest, SnapshotsServeRestartAndStateAt) {
     }
   }
   EXPECT_TRUE(some_replayed_from_a_snapshot);
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
+  const v1::VerifyLogResponse verified = VerifyLog();
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_GE(verified.snapshots(), 3u);
 }
@@ -475,11 +483,7 @@ TEST_F(AuditE2ETest, VerifyLogNamesAnAlteredSnapshot) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), snapshots, Key(head), value).ok());
   });
   Start();
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
-  EXPECT_FALSE(verified.ok());
-  EXPECT_EQ(verified.first_bad_seq(), head) << verified.problem();
-  EXPECT_THAT(verified.problem(), HasSubstr("snapshot"));
+  ExpectVerifyLogNames(head, "snapshot");
 }
 
 TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {
@@ -490,10 +494,7 @@ TEST_F(AuditE2ETest, VerifyLogNamesTheAlteredEvent) {
   ASSERT_EQ(server_->Stop(), 0);
   EditStoredEvent(seq, "审计可追溯", "审计可篡改");
   Start();
-  v1::VerifyLogResponse verified;
-  ASSERT_TRUE(audit_->VerifyLog(server_->Context().get(), {}, &verified).ok());
-  EXPECT_FALSE(verified.ok());
-  EXPECT_EQ(verified.first_bad_seq(), seq) << verified.problem();
+  ExpectVerifyLogNames(seq, "stored hash differs");
 }
 
 }  // namespace
