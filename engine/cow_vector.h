@@ -126,6 +126,22 @@ class SeqList {
     }
     ++size_;
   }
+  // Appends many at once, in whole chunks (a snapshot being loaded).
+  template <typename It>
+  void Append(It first, It last) {
+    while (first != last) {
+      if (!chunks_.empty() && chunks_.back().size() < kChunk) {
+        push_back(*first++);
+        continue;
+      }
+      std::vector<uint64_t> chunk;
+      chunk.reserve(kChunk);
+      for (; first != last && chunk.size() < kChunk; ++first) chunk.push_back(*first);
+      size_ += chunk.size();
+      chunks_.push_back(std::move(chunk));
+    }
+  }
+
   // Oldest first.
   std::vector<uint64_t> All() const {
     std::vector<uint64_t> out;

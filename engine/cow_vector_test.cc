@@ -44,5 +44,23 @@ TEST(CowVectorTest, ALongHistoryIsDestroyedWithoutRecursion) {
   EXPECT_EQ(shared[0], 0);
 }
 
+TEST(SeqListTest, AppendInChunksEqualsOneByOne) {
+  SeqList a, b;
+  std::vector<uint64_t> seqs;
+  for (uint64_t i = 1; i <= 300; ++i) seqs.push_back(i * 3);
+  for (uint64_t s : seqs) a.push_back(s);
+  b.push_back(1);
+  b.Append(seqs.begin(), seqs.end());
+  EXPECT_EQ(a.All(), seqs);
+  ASSERT_EQ(b.size(), 301u);
+  const std::vector<uint64_t> all = b.All();
+  EXPECT_EQ(all.front(), 1u);
+  EXPECT_EQ(std::vector<uint64_t>(all.begin() + 1, all.end()), seqs);
+  SeqList shared = b;  // a copy keeps what it had
+  b.push_back(9999);
+  EXPECT_EQ(shared.size(), 301u);
+  EXPECT_EQ(b.All().back(), 9999u);
+}
+
 }  // namespace
 }  // namespace duban::engine

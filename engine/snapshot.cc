@@ -141,8 +141,8 @@ struct SnapshotAccess {
       p.indicators[n] = std::move(i);
     }
     for (auto& h : *in.mutable_progress()) {
-      p.progress[{h.task(), h.year(), h.agency_id()}].Restore(
-          {h.revision_seqs().begin(), h.revision_seqs().end()}, std::move(*h.mutable_latest()));
+      p.progress[{h.task(), h.year(), h.agency_id()}].Restore(h.revision_seqs(),
+                                                              std::move(*h.mutable_latest()));
     }
     // The rules' index (kept sorted, so the order of notes does not matter).
     for (const auto& [_, revisions] : p.progress) {
@@ -155,8 +155,7 @@ struct SnapshotAccess {
     }
     p.rules = std::move(*in.mutable_rules());
     for (auto& e : *in.mutable_escalations()) {
-      SeqList& timeline = p.timelines[e.id()];
-      for (uint64_t seq : e.timeline_seqs()) timeline.push_back(seq);
+      p.timelines[e.id()].Append(e.timeline_seqs().begin(), e.timeline_seqs().end());
       p.escalations[e.id()] = std::move(*e.mutable_escalation());
     }
     for (const auto& o : in.open_escalations()) p.open_escalations[o.subject_key()] = o.escalation_id();

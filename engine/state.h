@@ -62,8 +62,9 @@ struct PlanState {
       latest_ = std::make_shared<const duban::v1::ProgressReport>(std::move(report));
     }
     // A snapshot's history: its seqs and its latest revision.
-    void Restore(const std::vector<uint64_t>& seqs, duban::v1::ProgressReport latest) {
-      for (uint64_t s : seqs) seqs_.push_back(s);
+    template <typename Seqs>
+    void Restore(const Seqs& seqs, duban::v1::ProgressReport latest) {
+      seqs_.Append(seqs.begin(), seqs.end());
       latest_ = std::make_shared<const duban::v1::ProgressReport>(std::move(latest));
     }
 
