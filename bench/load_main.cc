@@ -12,8 +12,14 @@
 //                    agency that LEADs a task of --plan, then submits valid
 //                    reports (unique request ids, years within the plan) round
 //                    robin over (task, lead agency, year).
-//   read_events      AuditService.ReadEvents of the whole log, --repeat times,
-//                    --streams at once (events/s).
+//   read_events      AuditService.ReadEventBatches of the whole log, --repeat
+//                    times, --streams at once (events/s). Each EventBatch is
+//                    parsed (its AuditEvents: hash and stored bytes), the
+//                    events in it are not, unless --parse asks for each
+//                    `stored` to be parsed as duban.v1.Event too.
+//   read_events_unary_stream
+//                    the same through AuditService.ReadEvents (one event per
+//                    message, each parsed): the old path, for comparison.
 //
 // Unary methods keep --concurrency calls in flight with gRPC's callback API
 // (each completion starts the next call; no thread per call). Only calls that
@@ -67,6 +73,7 @@ struct Options {
   double warmup = 2;
   int repeat = 3;
   int streams = 1;
+  bool parse = false;
   bool json = false;
   std::string json_out;
 };
@@ -406,6 +413,7 @@ json RunReadEvents(const Options& o, const std::string& admin_token) {
   for (int r = 0; r < o.repeat; ++r) {
     std::vector<std::thread> threads;
     std::vector<uint64_t> counts(o.streams, 0);
+    std::vector<uint64_t> bad(o.streams, 0);
     std::vector<grpc::Status> statuses(o.streams);
     const auto start = Clock::now();
     for (int s = 0; s < o.streams; ++s) {
@@ -413,9 +421,23 @@ json RunReadEvents(const Options& o, const std::string& admin_token) {
         auto audit = duban::v1::AuditService::NewStub(channels[s % channels.size()]);
         auto ctx = Context(admin_token, 3600);
         duban::v1::ReadEventsRequest req;
-        auto reader = audit->ReadEvents(ctx.get(), req);
-        duban::v1::AuditEvent e;
-        while (reader->Read(&e)) counts[s] += 1;
+        if (o.method == "read_events_unary_stream") {
+          auto reader = audit->ReadEvents(ctx.get(), req);
+          duban::v1::AuditEvent e;
+          while (reader->Read(&e)) counts[s] += 1;
+          statuses[s] = reader->Finish();
+          return;
+        }
+        auto reader = audit->ReadEventBatches(ctx.get(), req);
+        duban::v1::EventBatch batch;  // reused: its AuditEvents and strings are recycled
+        duban::v1::Event event;
+        while (reader->Read(&batch)) {
+          counts[s] += batch.events_size();
+          if (!o.parse) continue;
+          for (const auto& a : batch.events()) {
+            if (!event.ParseFromString(a.stored()) || event.seq() == 0) bad[s] += 1;
+          }
+        }
         statuses[s] = reader->Finish();
       });
     }
@@ -423,7 +445,8 @@ json RunReadEvents(const Options& o, const std::string& admin_token) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     uint64_t events = 0;
     for (int s = 0; s < o.streams; ++s) {
-      Check(statuses[s], "ReadEvents");
+      Check(statuses[s], o.method == "read_events" ? "ReadEventBatches" : "ReadEvents");
+      if (bad[s] != 0) Die(absl::StrCat(bad[s], " events' stored bytes do not parse"));
       events += counts[s];
     }
     total_events += events;
@@ -434,6 +457,8 @@ json RunReadEvents(const Options& o, const std::string& admin_token) {
   json out;
   out["method"] = o.method;
   out["target"] = o.target;
+  out["rpc"] = o.method == "read_events" ? "ReadEventBatches" : "ReadEvents";
+  out["parse"] = o.parse || o.method != "read_events";
   out["streams"] = o.streams;
   out["repeat"] = o.repeat;
   out["calls"] = o.repeat * o.streams;
@@ -447,9 +472,10 @@ json RunReadEvents(const Options& o, const std::string& admin_token) {
 
 void PrintText(const json& r) {
   const std::string method = r["method"];
-  if (method == "read_events") {
+  if (method == "read_events" || method == "read_events_unary_stream") {
     std::cout << absl::StrFormat(
-        "duban-load read_events  target %s, %d stream(s) at once, %d round(s)\n",
+        "duban-load %s (%s%s)  target %s, %d stream(s) at once, %d round(s)\n", method,
+        r["rpc"].get<std::string>(), r["parse"].get<bool>() ? ", events parsed" : "",
         r["target"].get<std::string>(), r["streams"].get<int>(), r["repeat"].get<int>());
     for (const auto& round : r["rounds"]) {
       std::cout << absl::StrFormat("  round: %d events in %.3f s = %.0f events/s\n",
@@ -513,8 +539,10 @@ int main(int argc, char** argv) {
   app.add_option("--token_file,--token-file", o.token_file,
                  "the admin token (data/admin.token): sets up submit_progress, reads "
                  "read_events and the server's group-commit counters");
-  app.add_option("--method", o.method, "ping | submit_progress | read_events")
-      ->check(CLI::IsMember({"ping", "submit_progress", "read_events"}))
+  app.add_option("--method", o.method,
+                 "ping | submit_progress | read_events (ReadEventBatches) | "
+                 "read_events_unary_stream (ReadEvents)")
+      ->check(CLI::IsMember({"ping", "submit_progress", "read_events", "read_events_unary_stream"}))
       ->capture_default_str();
   app.add_option("--plan", o.plan_id, "plan whose lead agencies report (submit_progress)")
       ->capture_default_str();
@@ -536,6 +564,8 @@ int main(int argc, char** argv) {
   app.add_option("--streams", o.streams, "read_events: streams at once in each round")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  app.add_flag("--parse", o.parse,
+               "read_events: also parse every event's stored bytes as duban.v1.Event");
   app.add_flag("--json", o.json, "print one JSON object instead of text");
   app.add_option("--json_out,--json-out", o.json_out,
                  "also write the JSON object to this file (text still printed)");
@@ -549,7 +579,9 @@ int main(int argc, char** argv) {
     s << in.rdbuf();
     token = Trimmed(s.str());
   }
-  json result = o.method == "read_events" ? RunReadEvents(o, token) : RunUnary(o, token);
+  json result = o.method == "read_events" || o.method == "read_events_unary_stream"
+                    ? RunReadEvents(o, token)
+                    : RunUnary(o, token);
   if (o.json) {
     std::cout << result.dump(2) << "\n";
   } else {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <functional>
 #include <set>
 #include <fstream>
 #include <regex>
@@ -17,6 +18,7 @@
 #include "engine/snapshot.h"
 #include "engine/rules.h"
 #include "engine/state.h"
+#include "services/event_batch.h"
 #include "services/grpc_status.h"
 #include "services/rpc.h"
 #include "services/snapshots.h"
@@ -95,14 +97,31 @@ bool Matches(const v1::Event& e, const v1::ReadEventsRequest& r) {
   return true;
 }
 
-// Streams matching events in chunks: at most kChunk read ahead, so a history
-// of millions of events is never held at once. One write in flight.
-class EventStream : public grpc::ServerWriteReactor<v1::AuditEvent> {
+// Whether a request needs the events parsed: any content filter (plan,
+// task, agency, event types) or a time bound.
+bool NeedsParsing(const v1::ReadEventsRequest& r) {
+  return r.from_micros() != 0 || r.to_micros() != 0 || !r.plan_id().empty() ||
+         r.task_number() != 0 || !r.agency_id().empty() || r.event_types_size() > 0;
+}
+
+// Streams a seq range of the log, one write in flight. `fill` reads on from
+// *next (at most `last`), appends messages to `out` and moves *next past what
+// it read; it returns once it has something to write or the range is done,
+// so a history of millions of events is never held at once. Message is
+// v1::AuditEvent (ReadEvents: one event per message) or grpc::ByteBuffer
+// (ReadEventBatches: an EventBatch per message).
+template <typename Message>
+class LogStream : public grpc::ServerWriteReactor<Message> {
  public:
-  EventStream(storage::EventLog* log, v1::ReadEventsRequest req)
-      : log_(log), req_(std::move(req)) {
-    next_ = std::max<uint64_t>(1, req_.from_seq());
-    last_ = req_.to_seq() != 0 ? std::min(req_.to_seq(), log_->head().seq) : log_->head().seq;
+  using Fill =
+      std::function<absl::Status(uint64_t* next, uint64_t last, std::deque<Message>* out)>;
+
+  // Streams from_seq..to_seq (0: the head now) of `log`.
+  LogStream(storage::EventLog* log, uint64_t from_seq, uint64_t to_seq, Fill fill)
+      : fill_(std::move(fill)) {
+    const uint64_t head = log->head().seq;
+    next_ = std::max<uint64_t>(1, from_seq);
+    last_ = to_seq != 0 ? std::min(to_seq, head) : head;
     absl::MutexLock lock(&mu_);
     Pump();
   }
@@ -124,53 +143,111 @@ class EventStream : public grpc::ServerWriteReactor<v1::AuditEvent> {
   void OnDone() override { delete this; }
 
  private:
-  static constexpr size_t kChunk = 512;
-
   void End(const grpc::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
-    Finish(s);
+    this->Finish(s);
   }
 
-  // Writes the next buffered event, reading the next chunk when empty.
+  // Writes the next buffered message, filling the buffer when empty.
   void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || finished_ || cancelled_) return;
     while (buffer_.empty() && next_ <= last_) {
-      absl::Status read = log_->ReadStored(next_, last_, [this](const v1::Event& e,
-                                                                 std::string_view stored) {
-        next_ = e.seq() + 1;
-        if (Matches(e, req_)) {
-          v1::AuditEvent a;
-          *a.mutable_event() = e;
-          a.set_stored(stored.data(), stored.size());
-          buffer_.push_back(std::move(a));
-        }
-        return buffer_.size() < kChunk;
-      });
+      absl::Status read = fill_(&next_, last_, &buffer_);
       if (!read.ok()) return End(ToGrpcStatus(read));
-      for (auto& a : buffer_) {
-        absl::StatusOr<std::string> h = log_->EventHash(a.event().seq());
-        if (!h.ok()) return End(ToGrpcStatus(h.status()));
-        a.set_hash(*h);
-      }
     }
     if (buffer_.empty()) return End(grpc::Status::OK);
     current_ = std::move(buffer_.front());
     buffer_.pop_front();
     writing_ = true;
-    StartWrite(&current_);
+    this->StartWrite(&current_);
   }
 
-  storage::EventLog* const log_;
-  const v1::ReadEventsRequest req_;
+  const Fill fill_;
   absl::Mutex mu_;
   uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t last_ = 0;
-  std::deque<v1::AuditEvent> buffer_ ABSL_GUARDED_BY(mu_);
-  v1::AuditEvent current_ ABSL_GUARDED_BY(mu_);
+  std::deque<Message> buffer_ ABSL_GUARDED_BY(mu_);
+  Message current_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// ReadEvents: up to kChunk matching events read ahead, one per message.
+LogStream<v1::AuditEvent>::Fill AuditEventFill(storage::EventLog* log, v1::ReadEventsRequest req) {
+  constexpr size_t kChunk = 512;
+  return [log, req = std::move(req)](uint64_t* next, uint64_t last,
+                                     std::deque<v1::AuditEvent>* out) {
+    return log->ReadHashed(*next, last, [&](const v1::Event& e, std::string_view stored,
+                                            std::string_view hash) {
+      *next = e.seq() + 1;
+      if (Matches(e, req)) {
+        v1::AuditEvent& a = out->emplace_back();
+        *a.mutable_event() = e;
+        a.set_stored(stored.data(), stored.size());
+        a.set_hash(hash.data(), hash.size());
+      }
+      return out->size() < kChunk;
+    });
+  };
+}
+
+// ReadEventBatches: one EventBatch per fill, encoded straight from the
+// stored bytes (services/event_batch.h); parsed only to filter.
+LogStream<grpc::ByteBuffer>::Fill EventBatchFill(storage::EventLog* log,
+                                                 v1::ReadEventsRequest req) {
+  constexpr size_t kBatchEvents = 4096;
+  constexpr size_t kBatchBytes = 256 * 1024;
+  return [log, req = std::move(req)](uint64_t* next, uint64_t last,
+                                     std::deque<grpc::ByteBuffer>* out) {
+    EventBatchBuilder batch(kBatchEvents, kBatchBytes);
+    absl::Status read;
+    if (!NeedsParsing(req)) {
+      read = log->ScanStored(*next, last, [&](uint64_t seq, std::string_view stored,
+                                              std::string_view hash) {
+        *next = seq + 1;
+        batch.AddStored(stored, hash);
+        return !batch.full();
+      });
+    } else {
+      v1::AuditEvent a;
+      read = log->ReadHashed(*next, last, [&](const v1::Event& e, std::string_view stored,
+                                              std::string_view hash) {
+        *next = e.seq() + 1;
+        if (Matches(e, req)) {
+          *a.mutable_event() = e;
+          a.set_stored(stored.data(), stored.size());
+          a.set_hash(hash.data(), hash.size());
+          batch.AddEvent(a);
+        }
+        return !batch.full();
+      });
+    }
+    if (!read.ok()) return read;
+    if (batch.events() > 0) out->push_back(batch.Take());
+    return absl::OkStatus();
+  };
+}
+
+// Why a ReadEvents/ReadEventBatches call is refused, or OK.
+absl::Status CheckReadEvents(grpc::CallbackServerContext* ctx, const engine::State& state,
+                             const v1::ReadEventsRequest& req) {
+  absl::StatusOr<Principal> who =
+      Authenticate(ctx->client_metadata(), ctx->auth_context().get(), state);
+  absl::Status status = who.ok() ? Authorize(*who, Permission::kAudit) : who.status();
+  if (status.ok() && req.to_seq() != 0 && req.to_seq() < req.from_seq()) {
+    status = absl::InvalidArgumentError("to_seq: before from_seq");
+  }
+  return status;
+}
+
+// A stream refused before it starts.
+template <typename Message>
+class Refused : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit Refused(const absl::Status& s) { this->Finish(ToGrpcStatus(s)); }
+  void OnDone() override { delete this; }
 };
 
 // The seq a GetStateAt request means.
@@ -312,22 +389,22 @@ v1::SignedCheckpoint LogAuthority::Signed(const v1::CheckpointMade& made, uint64
 
 grpc::ServerWriteReactor<v1::AuditEvent>* AuditServiceImpl::ReadEvents(
     CallbackServerContext* ctx, const v1::ReadEventsRequest* req) {
-  const auto state = sequencer_->snapshot();
-  absl::StatusOr<Principal> who =
-      Authenticate(ctx->client_metadata(), ctx->auth_context().get(), *state);
-  absl::Status status = who.ok() ? Authorize(*who, Permission::kAudit) : who.status();
-  if (status.ok() && req->to_seq() != 0 && req->to_seq() < req->from_seq()) {
-    status = absl::InvalidArgumentError("to_seq: before from_seq");
-  }
-  if (!status.ok()) {
-    class Refused : public grpc::ServerWriteReactor<v1::AuditEvent> {
-     public:
-      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(status);
-  }
-  return new EventStream(authority_->log(), *req);
+  const absl::Status status = CheckReadEvents(ctx, *sequencer_->snapshot(), *req);
+  if (!status.ok()) return new Refused<v1::AuditEvent>(status);
+  return new LogStream<v1::AuditEvent>(authority_->log(), req->from_seq(), req->to_seq(),
+                                       AuditEventFill(authority_->log(), *req));
+}
+
+grpc::ServerWriteReactor<ByteBuffer>* AuditServiceImpl::ReadEventBatches(CallbackServerContext* ctx,
+                                                                         const ByteBuffer* in) {
+  v1::ReadEventsRequest req;
+  absl::Status status = ParseRequest(*in, &req);
+  if (status.ok()) status = CheckReadEvents(ctx, *sequencer_->snapshot(), req);
+  if (!status.ok()) return new Refused<ByteBuffer>(status);
+  const uint64_t from = req.from_seq();
+  const uint64_t to = req.to_seq();
+  return new LogStream<ByteBuffer>(authority_->log(), from, to,
+                                   EventBatchFill(authority_->log(), std::move(req)));
 }
 
 ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, const ByteBuffer* in,

@@ -48,12 +48,13 @@ class LogAuthority {
 using RawAuditService = duban::v1::AuditService::WithRawCallbackMethod_CheckDerivations<
     duban::v1::AuditService::WithRawCallbackMethod_ExplainEscalation<
     duban::v1::AuditService::WithCallbackMethod_ReadEvents<
+    duban::v1::AuditService::WithRawCallbackMethod_ReadEventBatches<
     duban::v1::AuditService::WithRawCallbackMethod_GetStateAt<
         duban::v1::AuditService::WithRawCallbackMethod_VerifyLog<
             duban::v1::AuditService::WithRawCallbackMethod_GetCheckpoint<
                 duban::v1::AuditService::WithRawCallbackMethod_GetInclusionProof<
                     duban::v1::AuditService::WithRawCallbackMethod_GetConsistencyProof<
-                        duban::v1::AuditService::Service>>>>>>>>;
+                        duban::v1::AuditService::Service>>>>>>>>>;
 
 class AuditServiceImpl final : public RawAuditService {
  public:
@@ -62,6 +63,9 @@ class AuditServiceImpl final : public RawAuditService {
 
   grpc::ServerWriteReactor<duban::v1::AuditEvent>* ReadEvents(
       grpc::CallbackServerContext* ctx, const duban::v1::ReadEventsRequest* req) override;
+  // ReadEvents in batches (EventBatch as raw bytes: see services/event_batch.h).
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ReadEventBatches(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in) override;
   DUBAN_RAW_UNARY_METHOD(GetStateAt)
   DUBAN_RAW_UNARY_METHOD(VerifyLog)
   DUBAN_RAW_UNARY_METHOD(GetCheckpoint)

@@ -311,8 +311,8 @@ class BreakableLog : public storage::EventLog {
       const std::string& principal, const std::string& request_id) const override {
     return inner_->LookupRequest(principal, request_id);
   }
-  absl::Status ReadStored(uint64_t from, uint64_t to, const StoredEventFn& fn) const override {
-    return inner_->ReadStored(from, to, fn);
+  absl::Status ScanStored(uint64_t from, uint64_t to, const RawEventFn& fn) const override {
+    return inner_->ScanStored(from, to, fn);
   }
   absl::StatusOr<std::string> EventHash(uint64_t seq) const override {
     return inner_->EventHash(seq);

@@ -54,4 +54,19 @@ absl::Status DescribeParseFailure(const std::string& bytes,
       absl::StrCat("request: not a valid ", type->full_name(), " message"));
 }
 
+absl::Status ParseRequest(const grpc::ByteBuffer& in, google::protobuf::Message* out) {
+  std::vector<grpc::Slice> slices;
+  if (!in.Dump(&slices).ok()) {
+    return absl::InternalError("request: could not read the request bytes");
+  }
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  if (!out->ParseFromString(bytes)) {
+    return DescribeParseFailure(bytes, *out);  // only its type is used
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace duban::services

@@ -32,6 +32,10 @@ namespace duban::services {
 absl::Status DescribeParseFailure(const std::string& bytes,
                                   const google::protobuf::Message& prototype);
 
+// Parses a raw request into `out`: INVALID_ARGUMENT naming the field (see
+// DescribeParseFailure) when it does not parse. For raw streaming methods too.
+absl::Status ParseRequest(const grpc::ByteBuffer& in, google::protobuf::Message* out);
+
 // One unary call in flight: the parsed request, the response to fill, and
 // Finish, which serializes the response and completes the RPC.
 template <typename Request, typename Response>
@@ -59,17 +63,9 @@ class UnaryCall {
                                          Handler&& handler) {
     auto* call = new UnaryCall(ctx, out);
     grpc::ServerUnaryReactor* reactor = call->reactor_;
-    std::string bytes;
-    std::vector<grpc::Slice> slices;
-    if (!in->Dump(&slices).ok()) {
-      call->Finish(absl::InternalError("request: could not read the request bytes"));
-      return reactor;
-    }
-    for (const grpc::Slice& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-    if (!call->request_.ParseFromString(bytes)) {
-      call->Finish(DescribeParseFailure(bytes, Request::default_instance()));
+    absl::Status parsed = ParseRequest(*in, &call->request_);
+    if (!parsed.ok()) {
+      call->Finish(parsed);
       return reactor;
     }
     handler(call);

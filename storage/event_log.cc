@@ -176,8 +176,8 @@ class RocksEventLog : public EventLog {
       const std::string& principal,
       const std::string& request_id) const override;
 
-  absl::Status ReadStored(uint64_t from_seq, uint64_t to_seq,
-                          const StoredEventFn& fn) const override;
+  absl::Status ScanStored(uint64_t from_seq, uint64_t to_seq,
+                          const RawEventFn& fn) const override;
 
   absl::Status ScanOutbox(
       const std::function<bool(const std::string& key,
@@ -427,8 +427,8 @@ RocksEventLog::LookupRequest(const std::string& principal,
   return std::optional<duban::v1::RequestRecord>(std::move(record));
 }
 
-absl::Status RocksEventLog::ReadStored(uint64_t from_seq, uint64_t to_seq,
-                                       const StoredEventFn& fn) const {
+absl::Status RocksEventLog::ScanStored(uint64_t from_seq, uint64_t to_seq,
+                                       const RawEventFn& fn) const {
   const uint64_t limit = to_seq == 0 ? head().seq : to_seq;
   rocksdb::ManagedSnapshot snapshot(db_.get());
   // The head record in the snapshot bounds what must be there: below it a
@@ -444,28 +444,35 @@ absl::Status RocksEventLog::ReadStored(uint64_t from_seq, uint64_t to_seq,
   const std::string upper = EncodeSeq(last + 1);  // last < snap_head.seq + 1
   const rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
+  std::unique_ptr<rocksdb::Iterator> events(db_->NewIterator(ro, events_cf_));
+  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, hashes_cf_));
 
+  const std::string start = EncodeSeq(first);
   uint64_t want = first;
-  duban::v1::Event event;
-  for (it->Seek(EncodeSeq(first)); it->Valid(); it->Next()) {
+  events->Seek(start);
+  hashes->Seek(start);
+  for (; events->Valid(); events->Next(), hashes->Next()) {
     uint64_t seq = 0;
-    if (!DecodeSeq(it->key(), &seq)) {
+    if (!DecodeSeq(events->key(), &seq)) {
       return SeqDataLoss(want, "malformed event key");
     }
     if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
-    const rocksdb::Slice v = it->value();
-    if (!event.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      return SeqDataLoss(seq, "event does not parse");
+    if (!hashes->Valid() || hashes->key() != events->key()) {
+      RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
+      return SeqDataLoss(seq, "no stored hash for this event");
     }
-    if (event.seq() != seq) {
-      return SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
+    const rocksdb::Slice v = events->value();
+    const rocksdb::Slice h = hashes->value();
+    if (h.size() != kHashSize) {
+      return SeqDataLoss(seq, absl::StrCat("stored hash has ", h.size(), " bytes"));
     }
-    if (!fn(event, std::string_view(v.data(), v.size()))) return absl::OkStatus();
+    if (!fn(seq, std::string_view(v.data(), v.size()), std::string_view(h.data(), h.size()))) {
+      return absl::OkStatus();
+    }
     if (seq == last) return absl::OkStatus();
     ++want;
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+  RETURN_IF_ERROR(FromRocks(events->status(), "scan events"));
   return SeqDataLoss(want, "missing (log ends before its head)");
 }
 
@@ -627,6 +634,25 @@ absl::Status RocksEventLog::Verify() const {
 }
 
 }  // namespace
+
+absl::Status EventLog::ReadHashed(uint64_t from_seq, uint64_t to_seq,
+                                  const HashedEventFn& fn) const {
+  duban::v1::Event event;
+  absl::Status bad;
+  RETURN_IF_ERROR(ScanStored(
+      from_seq, to_seq, [&](uint64_t seq, std::string_view stored, std::string_view hash) {
+        if (!event.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+          bad = SeqDataLoss(seq, "event does not parse");
+          return false;
+        }
+        if (event.seq() != seq) {
+          bad = SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
+          return false;
+        }
+        return fn(event, stored, hash);
+      }));
+  return bad;
+}
 
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
     const Options& options) {

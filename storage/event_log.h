@@ -87,24 +87,48 @@ class EventLog {
   virtual absl::StatusOr<std::optional<duban::v1::RequestRecord>> LookupRequest(
       const std::string& principal, const std::string& request_id) const = 0;
 
+  // fn(seq, stored, hash): an event's seq, its bytes exactly as stored and
+  // its stored 32-byte hash (= ChainHash(prev_hash, stored)), nothing parsed.
+  // `stored` and `hash` are valid only during the call.
+  using RawEventFn =
+      std::function<bool(uint64_t seq, std::string_view stored, std::string_view hash)>;
+
+  // The one scan of the log: calls `fn` for each event with
+  // from_seq <= seq <= to_seq (to_seq 0 means up to the head at the call), in
+  // order, from one consistent RocksDB snapshot, with two iterators in
+  // lockstep (events and hashes), without parsing and without loading the
+  // range into memory. Checks density: a missing seq, or an event without
+  // its hash, is DATA_LOSS naming the seq. Stops early, returning OK, when
+  // `fn` returns false.
+  virtual absl::Status ScanStored(uint64_t from_seq, uint64_t to_seq,
+                                  const RawEventFn& fn) const = 0;
+
+  // fn(event, stored, hash): ScanStored's record with the event parsed (and
+  // its seq checked against the key). Valid only during the call.
+  using HashedEventFn = std::function<bool(const duban::v1::Event& event,
+                                           std::string_view stored, std::string_view hash)>;
+  absl::Status ReadHashed(uint64_t from_seq, uint64_t to_seq, const HashedEventFn& fn) const;
+
   // fn(event, stored): the parsed event and its bytes exactly as stored
   // (the event's hash is ChainHash(event.prev_hash(), stored)). `stored` is
   // valid only during the call.
   using StoredEventFn =
       std::function<bool(const duban::v1::Event& event, std::string_view stored)>;
 
-  // Calls `fn` for each event with from_seq <= seq <= to_seq (to_seq 0 means
-  // up to the head at the call), in order, reading from a consistent RocksDB
-  // snapshot without loading the range into memory. Stops early, returning
-  // OK, when `fn` returns false.
-  virtual absl::Status ReadStored(uint64_t from_seq, uint64_t to_seq,
-                                  const StoredEventFn& fn) const = 0;
+  // ScanStored, parsing each event (ReadHashed without the hash).
+  absl::Status ReadStored(uint64_t from_seq, uint64_t to_seq, const StoredEventFn& fn) const {
+    return ReadHashed(from_seq, to_seq,
+                      [&fn](const duban::v1::Event& e, std::string_view stored,
+                            std::string_view) { return fn(e, stored); });
+  }
 
   // ReadStored for callers that want the parsed events only.
   absl::Status Read(uint64_t from_seq, uint64_t to_seq,
                     const std::function<bool(const duban::v1::Event&)>& fn) const {
-    return ReadStored(from_seq, to_seq,
-                      [&fn](const duban::v1::Event& e, std::string_view) { return fn(e); });
+    return ReadHashed(from_seq, to_seq,
+                      [&fn](const duban::v1::Event& e, std::string_view, std::string_view) {
+                        return fn(e);
+                      });
   }
 
   // Calls fn(key, value) for every outbox entry in key order (a consistent

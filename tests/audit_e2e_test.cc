@@ -73,6 +73,25 @@ class AuditE2ETest : public ::testing::Test {
     return out;
   }
 
+  // ReadEventBatches' events, flattened, and how many batches carried them.
+  std::vector<v1::AuditEvent> BatchedEvents(const v1::ReadEventsRequest& req,
+                                            int* batches = nullptr) {
+    std::vector<v1::AuditEvent> out;
+    auto ctx = server_->Context();
+    auto reader = audit_->ReadEventBatches(ctx.get(), req);
+    v1::EventBatch batch;
+    int n = 0;
+    while (reader->Read(&batch)) {
+      ++n;
+      EXPECT_GT(batch.events_size(), 0);
+      for (auto& e : *batch.mutable_events()) out.push_back(std::move(e));
+    }
+    grpc::Status s = reader->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (batches != nullptr) *batches = n;
+    return out;
+  }
+
   v1::SignedCheckpoint Checkpoint(const std::string& id) {
     v1::GetCheckpointRequest req;
     req.set_request_id(id);
@@ -277,6 +296,85 @@ TEST_F(AuditE2ETest, ReadEventsFiltersAndResumes) {
   v1::AuditEvent e;
   EXPECT_FALSE(reader->Read(&e));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// ReadEventBatches returns exactly what ReadEvents returns: the same seqs,
+// stored bytes and hashes, unfiltered (stored bytes only, nothing parsed),
+// filtered (with the parsed event) and resumed from a seq.
+TEST_F(AuditE2ETest, ReadEventBatchesMatchesReadEvents) {
+  Assign("a1", 20, "qh-finance");
+  Report("r1", 43, 2021, "qh-hrss", v1::ON_TRACK);
+  Report("r2", 43, 2022, "qh-hrss", v1::BEHIND);
+  const uint64_t head = Events({}).size();
+  auto same = [](const std::vector<v1::AuditEvent>& unary,
+                 const std::vector<v1::AuditEvent>& batched, bool parsed) {
+    ASSERT_EQ(batched.size(), unary.size());
+    for (size_t i = 0; i < unary.size(); ++i) {
+      const uint64_t seq = unary[i].event().seq();
+      EXPECT_EQ(batched[i].stored(), unary[i].stored()) << "seq " << seq;
+      EXPECT_EQ(batched[i].hash(), unary[i].hash()) << "seq " << seq;
+      v1::Event from_stored;
+      ASSERT_TRUE(from_stored.ParseFromString(batched[i].stored())) << "seq " << seq;
+      EXPECT_EQ(from_stored.seq(), seq);
+      EXPECT_EQ(storage::ChainHash(from_stored.prev_hash(), batched[i].stored()),
+                batched[i].hash());
+      if (parsed) {
+        EXPECT_EQ(batched[i].event().SerializeAsString(), unary[i].event().SerializeAsString());
+      } else {
+        EXPECT_FALSE(batched[i].has_event()) << "seq " << seq << ": parsed without a filter";
+      }
+    }
+  };
+  v1::ReadEventsRequest all;
+  all.set_to_seq(head);  // the rules' ticks may append meanwhile
+  auto unary_all = Events(all);
+  ASSERT_EQ(unary_all.size(), head);
+  int batches = 0;
+  same(unary_all, BatchedEvents(all, &batches), false);
+  EXPECT_GE(batches, 1);
+  EXPECT_LT(static_cast<uint64_t>(batches), head / 10);  // many events per message
+
+  v1::ReadEventsRequest resume = all;
+  resume.set_from_seq(100);
+  auto unary_rest = Events(resume);
+  ASSERT_EQ(unary_rest.size(), head - 99);
+  same(unary_rest, BatchedEvents(resume), false);
+
+  v1::ReadEventsRequest by_type = all;
+  by_type.add_event_types("progress_reported");
+  auto unary_reports = Events(by_type);
+  ASSERT_EQ(unary_reports.size(), 2u);
+  same(unary_reports, BatchedEvents(by_type), true);
+  by_type.set_from_seq(unary_reports[0].event().seq() + 1);  // resume a filtered read
+  auto unary_second = Events(by_type);
+  ASSERT_EQ(unary_second.size(), 1u);
+  same(unary_second, BatchedEvents(by_type), true);
+
+  v1::ReadEventsRequest by_agency = all;
+  by_agency.set_agency_id("qh-finance");
+  by_agency.set_task_number(20);
+  auto unary_assigned = Events(by_agency);
+  ASSERT_EQ(unary_assigned.size(), 1u);
+  same(unary_assigned, BatchedEvents(by_agency), true);
+
+  // Same refusals as ReadEvents.
+  {
+    grpc::ClientContext ctx;  // no credential
+    auto reader = audit_->ReadEventBatches(&ctx, all);
+    v1::EventBatch batch;
+    EXPECT_FALSE(reader->Read(&batch));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    v1::ReadEventsRequest backwards;
+    backwards.set_from_seq(5);
+    backwards.set_to_seq(4);
+    auto ctx = server_->Context();
+    auto reader = audit_->ReadEventBatches(ctx.get(), backwards);
+    v1::EventBatch batch;
+    EXPECT_FALSE(reader->Read(&batch));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 TEST_F(AuditE2ETest, CheckpointsAndProofsVerifyWithoutTrustingTheServer) {

@@ -51,6 +51,15 @@ TEST_F(LoadSmokeTest, PingSubmitProgressAndReadEvents) {
   nlohmann::json read = Load({"--method", "read_events", "--repeat", "1"});
   EXPECT_GT(read.value("events", 0), 0) << read.dump();
   EXPECT_EQ(read.value("errors", -1), 0) << read.dump();
+  EXPECT_EQ(read.value("rpc", ""), "ReadEventBatches") << read.dump();
+
+  // The old one-event-per-message stream and the batched one with every
+  // event parsed read the same number of events.
+  nlohmann::json old = Load({"--method", "read_events_unary_stream", "--repeat", "1"});
+  EXPECT_EQ(old.value("rpc", ""), "ReadEvents") << old.dump();
+  EXPECT_GE(old.value("events", 0), read.value("events", 1)) << old.dump();  // ticks may add
+  nlohmann::json parsed = Load({"--method", "read_events", "--repeat", "1", "--parse"});
+  EXPECT_GE(parsed.value("events", 0), read.value("events", 1)) << parsed.dump();
 }
 
 TEST_F(LoadSmokeTest, PingNeedsNoCredentialServerStatsNeedAdminOrSupervisor) {

@@ -364,6 +364,45 @@ absl::Status SupervisionClient::WatchResuming(const std::string& recipient,
 
 absl::Status AuditClient::ReadEvents(const v1::ReadEventsRequest& request,
                                      const AuditEventHandler& on_event) const {
+  bool delivered = false;
+  absl::Status status = ReadEventBatches(request, on_event, &delivered);
+  if (absl::IsUnimplemented(status) && !delivered) {
+    return ReadEventsOneByOne(request, on_event);  // a server from before ReadEventBatches
+  }
+  return status;
+}
+
+absl::Status AuditClient::ReadEventBatches(const v1::ReadEventsRequest& request,
+                                           const AuditEventHandler& on_event,
+                                           bool* delivered) const {
+  grpc::ClientContext context;
+  settings().ApplyMetadata(&context);  // no deadline: as long as it takes
+  std::unique_ptr<grpc::ClientReaderInterface<v1::EventBatch>> reader =
+      stub().ReadEventBatches(&context, request);
+  v1::EventBatch batch;  // reused: its AuditEvents are recycled
+  absl::Status handled = absl::OkStatus();
+  while (handled.ok() && reader->Read(&batch)) {
+    for (v1::AuditEvent& event : *batch.mutable_events()) {
+      if (!event.has_event() && !event.mutable_event()->ParseFromString(event.stored())) {
+        handled = absl::DataLossError("ReadEventBatches: an event's stored bytes do not parse");
+      }
+      if (handled.ok()) handled = on_event(event);
+      if (!handled.ok()) break;
+      if (delivered != nullptr) *delivered = true;
+    }
+  }
+  if (!handled.ok()) {
+    context.TryCancel();
+    while (reader->Read(&batch)) {
+    }  // drain what is in flight
+  }
+  const grpc::Status status = reader->Finish();
+  if (!handled.ok()) return handled;
+  return FromGrpcStatus(status);
+}
+
+absl::Status AuditClient::ReadEventsOneByOne(const v1::ReadEventsRequest& request,
+                                             const AuditEventHandler& on_event) const {
   grpc::ClientContext context;
   settings().ApplyMetadata(&context);  // no deadline: as long as it takes
   std::unique_ptr<grpc::ClientReaderInterface<v1::AuditEvent>> reader =

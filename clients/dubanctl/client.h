@@ -328,9 +328,19 @@ class AuditClient : public StubClient<v1::AuditService> {
 
   // Streams the events `request` selects to `on_event`, in seq order, until
   // the server ends the stream. OK when it ended well; the handler's error
-  // when the handler stopped it; else the stream's error.
+  // when the handler stopped it; else the stream's error. Reads with
+  // ReadEventBatches (many events per message; each event's `event` is
+  // parsed here from `stored` when the server sent the bytes only), falling
+  // back to ReadEvents on a server without it (UNIMPLEMENTED).
   absl::Status ReadEvents(const v1::ReadEventsRequest& request,
                           const AuditEventHandler& on_event) const;
+  // The two streams themselves. `delivered` (if given) tells whether any
+  // event reached the handler.
+  absl::Status ReadEventBatches(const v1::ReadEventsRequest& request,
+                                const AuditEventHandler& on_event,
+                                bool* delivered = nullptr) const;
+  absl::Status ReadEventsOneByOne(const v1::ReadEventsRequest& request,
+                                  const AuditEventHandler& on_event) const;
 
   // ReadEvents, reconnecting after a stream that fails with a resumable
   // error (IsResumable) from the seq after the last one handled, so that
