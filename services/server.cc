@@ -1,5 +1,9 @@
 #include "services/server.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -306,6 +310,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       s->sequencer_->loaded_from_snapshot());
   std::atomic_store(&s->latest_state_, s->sequencer_->snapshot());
   s->snapshotter_->Offer(s->sequencer_->snapshot());  // a long tail was just replayed
+#ifdef __GLIBC__
+  // Loading decoded a snapshot and replayed events through large temporary
+  // buffers: give the freed memory back, so the resident size is the state's.
+  malloc_trim(0);
+#endif
   // A simulated clock resumes where the log left it: never before the last
   // time it moved to, nor before the last event it recorded.
   if (s->simulated_ != nullptr) {

@@ -507,10 +507,17 @@ absl::Status RocksEventLog::PutSnapshot(uint64_t seq, const std::string& bytes) 
         "event log: a snapshot at seq ", seq, " must be after an event at or before the head ",
         head().seq));
   }
+  // Straight into a blob file: not through the WAL (a snapshot is large, and
+  // a lost one costs only a longer replay), and flushed at once so it holds
+  // no memtable memory and no WAL replay at the next open.
   rocksdb::WriteOptions wo;
-  wo.sync = false;  // see the header
-  return FromRocks(db_->Put(wo, snapshots_cf_, EncodeSeq(seq), bytes),
-                   absl::StrCat("write snapshot at seq ", seq));
+  wo.sync = false;
+  wo.disableWAL = true;
+  RETURN_IF_ERROR(FromRocks(db_->Put(wo, snapshots_cf_, EncodeSeq(seq), bytes),
+                            absl::StrCat("write snapshot at seq ", seq)));
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  return FromRocks(db_->Flush(flush, snapshots_cf_), absl::StrCat("flush snapshot at seq ", seq));
 }
 
 absl::StatusOr<std::optional<EventLog::Snapshot>> RocksEventLog::LatestSnapshot(

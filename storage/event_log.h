@@ -141,9 +141,10 @@ class EventLog {
   // delivery, which at-least-once allows).
   virtual absl::Status DeleteOutbox(const std::string& key) = 0;
 
-  // A snapshot of the caller's state after event `seq` (<= the head). Not
-  // synced: the events it covers are already durable, and a snapshot lost in
-  // a crash only means replaying from an older one. Safe to call
+  // A snapshot of the caller's state after event `seq` (<= the head),
+  // written past the WAL straight into a blob file (flushed before this
+  // returns): the events it covers are already durable, and a snapshot lost
+  // in a crash only means replaying from an older one. Safe to call
   // concurrently with Append.
   struct Snapshot {
     uint64_t seq = 0;
