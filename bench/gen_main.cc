@@ -1,7 +1,7 @@
 // duban-gen: writes a data folder holding a large log, for the restart,
 // memory and scale benchmarks (scripts/bench-scale).
 //
-//   duban-gen --data_dir /tmp/big --plans 100 --events 10000000 [--tail 100000]
+//   duban-gen --data_dir /tmp/big --plans 100 --events 10000000 [--tail 100000] [--churn]
 //
 // The log is what a server would have written: N copies of the Qinghai plan
 // with its rules and five years of reports (bench/fleet.h), then report
@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   app.add_option("--plans", plans, "copies of the Qinghai plan")->check(CLI::Range(1, 10000));
   app.add_option("--events", events, "events the log ends with (at least)");
   app.add_option("--tail", tail, "events after the stored snapshot (0: no snapshot)");
+  bool churn = false;
+  app.add_flag("--churn", churn,
+               "every 7th round reports AT_RISK and the next clears it, so task-at-risk "
+               "escalations keep opening anew (the state's escalations grow with the log)");
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::create_directories(data_dir);
@@ -106,7 +110,10 @@ int main(int argc, char** argv) {
         req.set_task_number(number);
         req.set_year(year);
         req.set_agency_id(agency);
-        req.set_status(round % 7 == 3 ? duban::v1::AT_RISK : duban::v1::ON_TRACK);
+        // Steady: the same tasks stay at risk (their escalations repeat);
+        // churn: statuses flip, so new escalations keep opening.
+        const bool at_risk = churn ? round % 7 == 3 : number % 11 == 0;
+        req.set_status(at_risk ? duban::v1::AT_RISK : duban::v1::ON_TRACK);
         req.set_summary(absl::StrCat(year, "年度任务", number, "进展（第", round, "次更新）：按计划推进。"));
         auto decided = duban::engine::DecideSubmitProgress(fleet.state, req);
         if (!decided.ok()) continue;
@@ -124,8 +131,13 @@ int main(int argc, char** argv) {
   maybe_snapshot();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "\n");
-  std::printf("%s: %d plans, %llu events (%llu reports in the base years), head hash written in %.1f s\n",
-              data_dir.c_str(), plans, static_cast<unsigned long long>(log->head().seq),
-              static_cast<unsigned long long>(fleet.reports), s);
+  size_t escalations = 0, reports = 0;
+  for (const auto& id : fleet.plan_ids) {
+    escalations += fleet.state.FindPlan(id)->escalations.size();
+    reports += fleet.state.FindPlan(id)->progress.size();
+  }
+  std::printf("%s: %d plans, %llu events, %zu (task, year, agency) reports, %zu escalations, in %.1f s\n",
+              data_dir.c_str(), plans, static_cast<unsigned long long>(log->head().seq), reports,
+              escalations, s);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -108,19 +109,45 @@ class PlanIndex {
   struct TaskEntry {
     int32_t number;
     const duban::v1::Task* task;
-    std::vector<std::string> reporters;   // TaskReporters(task)
-    std::vector<int32_t> reporter_index;  // their PlanState::ReportAgency (-1: never reported)
-    std::vector<int32_t> agency_index;    // of each responsibility, in order
+    // TaskReporters(task), pointing into the task (no copies: a tick builds
+    // one entry per task of every plan).
+    absl::InlinedVector<const std::string*, 4> reporters;
+    absl::InlinedVector<int32_t, 4> reporter_index;  // their PlanState::ReportAgency (-1: never reported)
+    absl::InlinedVector<int32_t, 16> agency_index;   // of each responsibility, in order
     const std::vector<Fact>* facts;       // never null
+
+    std::vector<std::string> Reporters() const {
+      std::vector<std::string> out;
+      for (const std::string* a : reporters) out.push_back(*a);
+      return out;
+    }
+    bool IsReporter(const std::string& agency) const {
+      for (const std::string* a : reporters) {
+        if (*a == agency) return true;
+      }
+      return false;
+    }
   };
 
   PlanIndex(const PlanState& plan, const Scope& scope) : plan_(plan) {
     static const std::vector<Fact> kNone;
     auto add_task = [&](const duban::v1::Task& t) {
       auto facts = plan.report_facts.find(t.number());
-      TaskEntry e{t.number(), &t, TaskReporters(t), {}, {},
+      TaskEntry e{t.number(), &t, {}, {}, {},
                   facts == plan.report_facts.end() ? &kNone : &facts->second};
-      for (const auto& a : e.reporters) e.reporter_index.push_back(plan.ReportAgency(a));
+      // As TaskReporters: its LEADs, else its convener (its first SHARED).
+      for (const auto& r : t.responsibilities()) {
+        if (r.role() == duban::v1::LEAD) e.reporters.push_back(&r.agency_id());
+      }
+      if (e.reporters.empty()) {
+        for (const auto& r : t.responsibilities()) {
+          if (r.role() == duban::v1::SHARED) {
+            e.reporters.push_back(&r.agency_id());
+            break;
+          }
+        }
+      }
+      for (const std::string* a : e.reporters) e.reporter_index.push_back(plan.ReportAgency(*a));
       for (const auto& r : t.responsibilities()) e.agency_index.push_back(plan.ReportAgency(r.agency_id()));
       tasks_.push_back(std::move(e));
     };
@@ -201,8 +228,8 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
         for (const auto& t : index.tasks()) {
           const int32_t number = t.number;
           if (PlanIndex::LatestTaskReport(t, y) != nullptr) continue;
-          const std::vector<std::string>& leads = t.reporters;
-          if (leads.empty()) continue;
+          if (t.reporters.empty()) continue;
+          const std::vector<std::string> leads = t.Reporters();
           const std::string what = absl::StrCat("任务", number, " ", y, "年度进展报告逾期未报");
           plain(MakeSubject(rule, plan, number, 0, leads.front(), y), {}, what,
                 absl::StrCat(what, "（截止", y + 1, "-", deadline.month(), "-", deadline.day(),
@@ -221,7 +248,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
           if (lead_report == nullptr) continue;  // that is REPORT_OVERDUE's business
           for (int k = 0; k < t.task->responsibilities_size(); ++k) {
             const auto& r = t.task->responsibilities(k);
-            if (std::find(t.reporters.begin(), t.reporters.end(), r.agency_id()) != t.reporters.end()) {
+            if (t.IsReporter(r.agency_id())) {
               continue;  // a task report, not a contribution
             }
             if (PlanIndex::Latest(t, y, t.agency_index[k]) != nullptr) continue;
@@ -269,7 +296,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
         const int32_t number = t.number;
         for (int y = start; y <= end; ++y) {
           for (size_t k = 0; k < t.reporters.size(); ++k) {
-            const std::string& a = t.reporters[k];
+            const std::string& a = *t.reporters[k];
             const auto* r = PlanIndex::Latest(t, y, t.reporter_index[k]);
             if (r == nullptr ||
                 (r->status != duban::v1::AT_RISK && r->status != duban::v1::BEHIND)) {
@@ -296,8 +323,8 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
             (r->status == duban::v1::ON_TRACK || r->status == duban::v1::COMPLETED)) {
           continue;
         }
-        const std::vector<std::string>& leads = t.reporters;
-        if (leads.empty()) continue;
+        if (t.reporters.empty()) continue;
+        const std::vector<std::string> leads = t.Reporters();
         const std::string what = absl::StrCat("中期评估：任务", number, "未达到按计划推进");
         plain(MakeSubject(rule, plan, number, 0, leads.front(), year),
               r ? std::vector<uint64_t>{r->seq} : std::vector<uint64_t>{}, what,
