@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
   s->skipped_snapshots_ = std::move(loaded.skipped);
   s->on_failure_ = std::move(on_failure);
   s->hooks_ = std::move(hooks);
+  s->answerer_ = std::thread([p = s.get()] { p->RunAnswers(); });
   s->writer_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -47,6 +48,11 @@ Sequencer::~Sequencer() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
+  {
+    absl::MutexLock lock(&answers_mu_);
+    answers_stopping_ = true;
+  }
+  if (answerer_.joinable()) answerer_.join();  // after the last answer
 }
 
 void Sequencer::Submit(Command command) {
@@ -244,7 +250,31 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
       hooks_.committed(*published, all, outbox);
     }
   }
-  for (auto& [cmd, response] : answered) cmd->done(std::move(response));
+  std::vector<Answer> answers;
+  answers.reserve(answered.size());
+  for (auto& [cmd, response] : answered) answers.emplace_back(std::move(cmd->done), std::move(response));
+  HandOver(std::move(answers));
+}
+
+void Sequencer::HandOver(std::vector<Answer> answers) {
+  absl::MutexLock lock(&answers_mu_);
+  for (auto& a : answers) answers_.push_back(std::move(a));
+}
+
+void Sequencer::RunAnswers() {
+  while (true) {
+    std::deque<Answer> batch;
+    {
+      absl::MutexLock lock(&answers_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers_mu_) {
+        return !answers_.empty() || answers_stopping_;
+      };
+      answers_mu_.Await(absl::Condition(&ready));
+      if (answers_.empty()) return;  // stopping, and every answer given
+      batch.swap(answers_);
+    }
+    for (auto& [done, response] : batch) done(std::move(response));
+  }
 }
 
 bool Sequencer::AnswerRepeat(Command& cmd, const std::string& fingerprint) {

@@ -153,6 +153,17 @@ class Sequencer {
   Stats stats_ ABSL_GUARDED_BY(snapshot_mu_);
 
   std::thread writer_;
+
+  // Answers of durable commands are handed to their own thread (in order),
+  // so sending the replies (gRPC work, socket writes) does not hold up the
+  // writer's next group.
+  using Answer = std::pair<std::function<void(absl::StatusOr<std::string>)>, std::string>;
+  void HandOver(std::vector<Answer> answers);
+  void RunAnswers();
+  absl::Mutex answers_mu_;
+  std::deque<Answer> answers_ ABSL_GUARDED_BY(answers_mu_);
+  bool answers_stopping_ ABSL_GUARDED_BY(answers_mu_) = false;
+  std::thread answerer_;
 };
 
 }  // namespace duban::services
