@@ -147,6 +147,26 @@ class AuditE2ETest : public ::testing::Test {
     delete db;
   }
 
+  // GetStateAt(seq) from the running server.
+  v1::StateAt StateAt(uint64_t seq) {
+    v1::GetStateAtRequest req;
+    req.set_plan_id(kPlan);
+    req.set_seq(seq);
+    v1::StateAt then;
+    EXPECT_TRUE(audit_->GetStateAt(server_->Context().get(), req, &then).ok());
+    return then;
+  }
+
+  // The state at `seq` has exactly the tasks the live server answered then.
+  static void ExpectTasksAt(const v1::StateAt& then, uint64_t seq, const std::vector<v1::Task>& tasks) {
+    EXPECT_EQ(then.seq(), seq);
+    ASSERT_EQ(then.tasks_size(), static_cast<int>(tasks.size()));
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      EXPECT_EQ(then.tasks(i).SerializeAsString(), tasks[i].SerializeAsString())
+          << "task " << tasks[i].number() << " at seq " << seq;
+    }
+  }
+
   // VerifyLog's answer from the running server.
   v1::VerifyLogResponse VerifyLog() {
     v1::VerifyLogResponse verified;
@@ -200,19 +220,7 @@ TEST_F(AuditE2ETest, StateAtRecordedSeqsIsWhatTheLiveServerAnswered) {
   seen[Revision()] = Tasks();
   Report("r2", 43, 2021, "qh-hrss", v1::ON_TRACK);  // a revision: clears it
   seen[Revision()] = Tasks();
-  for (const auto& [seq, tasks] : seen) {
-    v1::GetStateAtRequest req;
-    req.set_plan_id(kPlan);
-    req.set_seq(seq);
-    v1::StateAt then;
-    ASSERT_TRUE(audit_->GetStateAt(server_->Context().get(), req, &then).ok());
-    EXPECT_EQ(then.seq(), seq);
-    ASSERT_EQ(then.tasks_size(), static_cast<int>(tasks.size()));
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      EXPECT_EQ(then.tasks(i).SerializeAsString(), tasks[i].SerializeAsString())
-          << "task " << tasks[i].number() << " at seq " << seq;
-    }
-  }
+  for (const auto& [seq, tasks] : seen) ExpectTasksAt(StateAt(seq), seq, tasks);
   // At the seq after the BEHIND report its task-at-risk escalation was open;
   // now it is cleared. (On today's clock every report of 2021–2025 is long
   // overdue, so there are many other escalations.)
@@ -539,20 +547,11 @@ TEST_F(AuditE2ETest, SnapshotsServeRestartAndStateAt) {
   EXPECT_EQ(Tasks().size(), seen.rbegin()->second.size());
   bool some_replayed_from_a_snapshot = false;
   for (const auto& [seq, tasks] : seen) {
-    v1::GetStateAtRequest req;
-    req.set_plan_id(kPlan);
-    req.set_seq(seq);
-    v1::StateAt then;
-    ASSERT_TRUE(audit_->GetStateAt(server_->Context().get(), req, &then).ok());
-    EXPECT_EQ(then.seq(), seq);
+    const v1::StateAt then = StateAt(seq);
+    ExpectTasksAt(then, seq, tasks);
     EXPECT_LE(then.from_snapshot_seq(), seq);
     EXPECT_EQ(then.from_snapshot_seq() + then.replayed_events(), seq);
     if (then.from_snapshot_seq() > 0 && then.replayed_events() < seq) some_replayed_from_a_snapshot = true;
-    ASSERT_EQ(then.tasks_size(), static_cast<int>(tasks.size()));
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      EXPECT_EQ(then.tasks(i).SerializeAsString(), tasks[i].SerializeAsString())
-          << "task " << tasks[i].number() << " at seq " << seq;
-    }
   }
   EXPECT_TRUE(some_replayed_from_a_snapshot);
   const v1::VerifyLogResponse verified = VerifyLog();
