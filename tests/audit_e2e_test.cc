@@ -447,6 +447,18 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   CommandResult r = RunCommand({DUBANCTL_PATH, "--server", server_->address(), "--data-dir", data_,
                                 "audit", "export", "--out", exported, "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // `audit verify` with a checkpoint and the key checks the export offline.
+  const std::string cp = dir_.path() + "/cp.json";
+  r = RunCommand({DUBANCTL_PATH, "--server", server_->address(), "--data-dir", data_, "audit",
+                  "checkpoint", "--out", cp});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string pub = dir_.path() + "/duban.pub";
+  std::filesystem::copy_file(data_ + "/checkpoint.pub", pub);
+  r = RunCommand({DUBANCTL_PATH, "audit", "verify", "--checkpoint", cp, "--public-key", pub,
+                  "--export", exported, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = RunCommand({DUBANCTL_PATH, "audit", "verify", "--checkpoint", cp, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2) << "the offline check needs the key too";
   const auto before = Events({});
   const auto tasks_before = Tasks();
   const uint64_t revision_before = Revision();
@@ -489,6 +501,9 @@ TEST_F(AuditE2ETest, ExportThenImportRebuildsTheSameLog) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(altered + ":3: seq 3: hash differs"));
   EXPECT_FALSE(std::filesystem::exists(other));
+  r = RunCommand({DUBANCTL_PATH, "audit", "verify", "--checkpoint", cp, "--public-key", pub,
+                  "--export", altered, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 1) << "an altered export fails the offline check";
 }
 
 // Editing a derived event (a notice's wording) is caught by re-deriving.

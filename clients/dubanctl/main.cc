@@ -2205,6 +2205,46 @@ void AddWriteCommands(CLI::App& app, CommandLine& cl) {
 }
 
 // `audit ...`: AuditService, and the offline verifier.
+// The inputs of the offline check, on `audit verify` (optional: given, the
+// check runs offline) and `audit verify-offline` (required).
+void AddOfflineOptions(CLI::App* app, OfflineInputs& in, bool required) {
+  app
+      ->add_option("--checkpoint", in.checkpoint_file,
+                   "a checkpoint file (audit checkpoint --out)")
+      ->type_name("FILE")
+      ->required(required)
+      ->check(CLI::ExistingFile);
+  app
+      ->add_option("--public-key", in.public_key_file,
+                   "the server's Ed25519 public key (PEM), as you hold it")
+      ->type_name("PEMFILE")
+      ->required(required)
+      ->check(CLI::ExistingFile);
+  app
+      ->add_option("--export", in.export_file,
+                   "an export (audit export --out): its chain and Merkle root")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app
+      ->add_option("--inclusion", in.inclusion_file,
+                   "an inclusion proof (audit proof inclusion --out)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  CLI::Option* old_checkpoint =
+      app
+          ->add_option("--old-checkpoint", in.old_checkpoint_file,
+                       "an earlier checkpoint file")
+          ->type_name("FILE")
+          ->check(CLI::ExistingFile);
+  app
+      ->add_option("--consistency", in.consistency_file,
+                   "a consistency proof from --old-checkpoint's size to "
+                   "--checkpoint's (audit proof consistency --out)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile)
+      ->needs(old_checkpoint);
+}
+
 void AddAuditCommands(CLI::App& app, CommandLine& cl) {
   CLI::App* audit = app.add_subcommand(
       "audit",
@@ -2288,12 +2328,27 @@ void AddAuditCommands(CLI::App& app, CommandLine& cl) {
   cl.OnParsed(state_at,
               [&cl](const Session& s) { return AuditStateAt(s, cl.state_at); });
 
-  cl.OnParsed(audit->add_subcommand(
-                  "verify",
-                  "the server re-reads its stored log (bytes, hash chain, "
-                  "Merkle roots of every checkpoint): ok, or the first bad "
-                  "seq"),
-              AuditVerify);
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "with --checkpoint and --public-key: check a signed checkpoint, and with "
+      "it an export and proofs, offline, trusting nothing from the server; "
+      "without: the server re-reads its stored log (bytes, hash chain, Merkle "
+      "roots, snapshots): ok, or the first bad seq");
+  AddOfflineOptions(verify, cl.offline, /*required=*/false);
+  no_progress(verify);
+  verify->callback([&cl] {
+    if (cl.offline.checkpoint_file.empty() && cl.offline.public_key_file.empty()) {
+      cl.action = AuditVerify;
+      return;
+    }
+    if (cl.offline.checkpoint_file.empty() || cl.offline.public_key_file.empty()) {
+      throw CLI::ValidationError("--checkpoint and --public-key",
+                                 "the offline check needs both");
+    }
+    cl.offline_action = [&cl] {
+      return AuditVerifyOffline(cl.options, cl.offline, !cl.no_progress);
+    };
+  });
 
   CLI::App* explain = audit->add_subcommand(
       "explain", "why an escalation happened: its rule, ruleset version, facts and causes");
@@ -2381,45 +2436,10 @@ void AddAuditCommands(CLI::App& app, CommandLine& cl) {
 
   CLI::App* offline = audit->add_subcommand(
       "verify-offline",
-      "check a checkpoint's signature against a public key you hold, and "
-      "with it an exported log and proofs, trusting nothing from the server "
-      "(no connection)");
-  OfflineInputs& in = cl.offline;
-  offline
-      ->add_option("--checkpoint", in.checkpoint_file,
-                   "a checkpoint file (audit checkpoint --out)")
-      ->type_name("FILE")
-      ->required()
-      ->check(CLI::ExistingFile);
-  offline
-      ->add_option("--public-key", in.public_key_file,
-                   "the server's Ed25519 public key (PEM), as you hold it")
-      ->type_name("PEMFILE")
-      ->required()
-      ->check(CLI::ExistingFile);
-  offline
-      ->add_option("--export", in.export_file,
-                   "an export (audit export --out): its chain and Merkle root")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
-  offline
-      ->add_option("--inclusion", in.inclusion_file,
-                   "an inclusion proof (audit proof inclusion --out)")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
-  CLI::Option* old_checkpoint =
-      offline
-          ->add_option("--old-checkpoint", in.old_checkpoint_file,
-                       "an earlier checkpoint file")
-          ->type_name("FILE")
-          ->check(CLI::ExistingFile);
-  offline
-      ->add_option("--consistency", in.consistency_file,
-                   "a consistency proof from --old-checkpoint's size to "
-                   "--checkpoint's (audit proof consistency --out)")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile)
-      ->needs(old_checkpoint);
+      "the offline check alone (as `audit verify --checkpoint … --public-key …`): "
+      "a checkpoint's signature against a public key you hold, and with it an "
+      "exported log and proofs, trusting nothing from the server (no connection)");
+  AddOfflineOptions(offline, cl.offline, /*required=*/true);
   no_progress(offline);
   offline->callback([&cl] {
     cl.offline_action = [&cl] {
