@@ -199,6 +199,19 @@ class RocksEventLog : public EventLog {
   // there is none.
   absl::StatusOr<Head> ReadHeadRecord(const rocksdb::Snapshot* snapshot) const;
 
+  // The one walk over events and hashes in lockstep, both as of `ro`'s
+  // snapshot: from seq `first` (from the very first key of each family when
+  // `from_start`), every event key a seq, dense from `first`, with its hash
+  // beside it, calling fn(seq, stored bytes, stored hash) until it returns
+  // false or the events end (`ro`'s upper bound, if any). Sets *last to the
+  // last seq visited (first - 1 when none) and, when a hash key follows the
+  // events (a hash without an event), *hash_after to its seq (else 0).
+  // DATA_LOSS names the first bad seq.
+  using LockstepFn =
+      std::function<bool(uint64_t seq, const rocksdb::Slice& stored, const rocksdb::Slice& hash)>;
+  absl::Status ScanLockstep(const rocksdb::ReadOptions& ro, uint64_t first, bool from_start,
+                            const LockstepFn& fn, uint64_t* last, uint64_t* hash_after) const;
+
   const std::unique_ptr<rocksdb::DB> db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned
   rocksdb::ColumnFamilyHandle* const events_cf_;
@@ -427,6 +440,44 @@ RocksEventLog::LookupRequest(const std::string& principal,
   return std::optional<duban::v1::RequestRecord>(std::move(record));
 }
 
+absl::Status RocksEventLog::ScanLockstep(const rocksdb::ReadOptions& ro, uint64_t first,
+                                         bool from_start, const LockstepFn& fn, uint64_t* last,
+                                         uint64_t* hash_after) const {
+  std::unique_ptr<rocksdb::Iterator> events(db_->NewIterator(ro, events_cf_));
+  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, hashes_cf_));
+  if (from_start) {
+    events->SeekToFirst();
+    hashes->SeekToFirst();
+  } else {
+    const std::string start = EncodeSeq(first);
+    events->Seek(start);
+    hashes->Seek(start);
+  }
+  uint64_t want = first;
+  *last = first - 1;
+  *hash_after = 0;
+  for (; events->Valid(); events->Next(), hashes->Next(), ++want) {
+    uint64_t seq = 0;
+    if (!DecodeSeq(events->key(), &seq)) {
+      return SeqDataLoss(want, "malformed event key");
+    }
+    if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
+    if (!hashes->Valid() || hashes->key() != events->key()) {
+      RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
+      return SeqDataLoss(seq, "no stored hash for this event");
+    }
+    *last = seq;
+    if (!fn(seq, events->value(), hashes->value())) return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(FromRocks(events->status(), "scan events"));
+  if (hashes->Valid()) {
+    uint64_t seq = 0;
+    DecodeSeq(hashes->key(), &seq);  // a malformed key still means "extra"
+    *hash_after = seq == 0 ? *last + 1 : seq;
+  }
+  return FromRocks(hashes->status(), "scan hashes");
+}
+
 absl::Status RocksEventLog::ScanStored(uint64_t from_seq, uint64_t to_seq,
                                        const RawEventFn& fn) const {
   const uint64_t limit = to_seq == 0 ? head().seq : to_seq;
@@ -444,36 +495,24 @@ absl::Status RocksEventLog::ScanStored(uint64_t from_seq, uint64_t to_seq,
   const std::string upper = EncodeSeq(last + 1);  // last < snap_head.seq + 1
   const rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> events(db_->NewIterator(ro, events_cf_));
-  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, hashes_cf_));
 
-  const std::string start = EncodeSeq(first);
-  uint64_t want = first;
-  events->Seek(start);
-  hashes->Seek(start);
-  for (; events->Valid(); events->Next(), hashes->Next()) {
-    uint64_t seq = 0;
-    if (!DecodeSeq(events->key(), &seq)) {
-      return SeqDataLoss(want, "malformed event key");
-    }
-    if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
-    if (!hashes->Valid() || hashes->key() != events->key()) {
-      RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
-      return SeqDataLoss(seq, "no stored hash for this event");
-    }
-    const rocksdb::Slice v = events->value();
-    const rocksdb::Slice h = hashes->value();
-    if (h.size() != kHashSize) {
-      return SeqDataLoss(seq, absl::StrCat("stored hash has ", h.size(), " bytes"));
-    }
-    if (!fn(seq, std::string_view(v.data(), v.size()), std::string_view(h.data(), h.size()))) {
-      return absl::OkStatus();
-    }
-    if (seq == last) return absl::OkStatus();
-    ++want;
-  }
-  RETURN_IF_ERROR(FromRocks(events->status(), "scan events"));
-  return SeqDataLoss(want, "missing (log ends before its head)");
+  absl::Status bad;
+  bool stopped = false;
+  uint64_t visited = 0, hash_after = 0;
+  RETURN_IF_ERROR(ScanLockstep(
+      ro, first, /*from_start=*/false,
+      [&](uint64_t seq, const rocksdb::Slice& v, const rocksdb::Slice& h) {
+        if (h.size() != kHashSize) {
+          bad = SeqDataLoss(seq, absl::StrCat("stored hash has ", h.size(), " bytes"));
+          return false;
+        }
+        stopped = !fn(seq, std::string_view(v.data(), v.size()), std::string_view(h.data(), h.size()));
+        return !stopped;
+      },
+      &visited, &hash_after));
+  RETURN_IF_ERROR(bad);
+  if (stopped || visited == last) return absl::OkStatus();
+  return SeqDataLoss(visited + 1, "missing (log ends before its head)");
 }
 
 absl::Status RocksEventLog::ScanOutbox(
@@ -583,51 +622,34 @@ absl::Status RocksEventLog::Verify() const {
   ro.snapshot = snapshot.snapshot();
   ro.fill_cache = false;
   ro.verify_checksums = true;
-  std::unique_ptr<rocksdb::Iterator> events(db_->NewIterator(ro, events_cf_));
-  std::unique_ptr<rocksdb::Iterator> hashes(db_->NewIterator(ro, hashes_cf_));
 
-  uint64_t want = 1;
+  absl::Status bad;
   std::string prev_hash = ZeroHash();
   std::string stored;
   duban::v1::Event event;
-  events->SeekToFirst();
-  hashes->SeekToFirst();
-  for (; events->Valid(); events->Next(), hashes->Next(), ++want) {
-    uint64_t seq = 0;
-    if (!DecodeSeq(events->key(), &seq)) {
-      return SeqDataLoss(want, "malformed event key");
-    }
-    if (seq != want) return SeqDataLoss(want, "missing (gap in the log)");
-    if (!hashes->Valid() || hashes->key() != events->key()) {
-      RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
-      return SeqDataLoss(seq, "no stored hash for this event");
-    }
-    stored.assign(events->value().data(), events->value().size());
-    if (!event.ParseFromString(stored)) {
-      return SeqDataLoss(seq, "event does not parse");
-    }
-    if (event.seq() != seq) {
-      return SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
-    }
-    if (event.prev_hash() != prev_hash) {
-      return SeqDataLoss(seq,
-                         "prev_hash differs from the previous event's hash");
-    }
-    std::string hash = ChainHash(prev_hash, stored);
-    if (hashes->value() != rocksdb::Slice(hash)) {
-      return SeqDataLoss(
-          seq, "stored hash differs from SHA-256(prev_hash || event bytes)");
-    }
-    prev_hash = std::move(hash);
-  }
-  RETURN_IF_ERROR(FromRocks(events->status(), "scan events"));
-  const uint64_t last = want - 1;
-  if (hashes->Valid()) {
-    uint64_t seq = 0;
-    DecodeSeq(hashes->key(), &seq);  // a malformed key still means "extra"
-    return SeqDataLoss(seq == 0 ? last + 1 : seq, "hash without an event");
-  }
-  RETURN_IF_ERROR(FromRocks(hashes->status(), "scan hashes"));
+  uint64_t last = 0, hash_after = 0;
+  RETURN_IF_ERROR(ScanLockstep(
+      ro, 1, /*from_start=*/true,
+      [&](uint64_t seq, const rocksdb::Slice& v, const rocksdb::Slice& h) {
+        stored.assign(v.data(), v.size());
+        if (!event.ParseFromString(stored)) {
+          bad = SeqDataLoss(seq, "event does not parse");
+        } else if (event.seq() != seq) {
+          bad = SeqDataLoss(seq, absl::StrCat("event says seq ", event.seq()));
+        } else if (event.prev_hash() != prev_hash) {
+          bad = SeqDataLoss(seq, "prev_hash differs from the previous event's hash");
+        } else {
+          std::string hash = ChainHash(prev_hash, stored);
+          if (h != rocksdb::Slice(hash)) {
+            bad = SeqDataLoss(seq, "stored hash differs from SHA-256(prev_hash || event bytes)");
+          }
+          prev_hash = std::move(hash);
+        }
+        return bad.ok();
+      },
+      &last, &hash_after));
+  RETURN_IF_ERROR(bad);
+  if (hash_after != 0) return SeqDataLoss(hash_after, "hash without an event");
   if (snap_head.seq != last) {
     return absl::DataLossError(
         absl::StrCat("event log: head record says seq ", snap_head.seq,
