@@ -50,7 +50,7 @@ absl::StatusOr<LoadedState> LoadState(const storage::EventLog& log, uint64_t at_
 }
 
 Snapshotter::Snapshotter(storage::EventLog* log, Options options, uint64_t last_snapshot_seq)
-    : log_(log), options_(options), last_seq_(last_snapshot_seq) {
+    : log_(log), options_(options), last_seq_(last_snapshot_seq), written_seq_(last_snapshot_seq) {
   if (options_.every_events > 0) worker_ = std::thread([this] { Run(); });
 }
 
@@ -98,9 +98,10 @@ void Snapshotter::Run() {
 
 absl::Status Snapshotter::WriteNow(const engine::State& state) {
   if (state.seq() == 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::optional<storage::EventLog::Snapshot> existing,
-                   log_->LatestSnapshot(state.seq()));
-  if (existing.has_value() && existing->seq == state.seq()) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    if (written_seq_ == state.seq()) return absl::OkStatus();  // (without reading it back)
+  }
   RETURN_IF_ERROR(Write(state));
   absl::MutexLock lock(&mu_);
   last_seq_ = std::max(last_seq_, state.seq());
@@ -113,6 +114,10 @@ absl::Status Snapshotter::Write(const engine::State& state) {
   ASSIGN_OR_RETURN(const std::string hash, log_->EventHash(state.seq()));
   const std::string bytes = engine::EncodeSnapshot(state, hash);
   RETURN_IF_ERROR(log_->PutSnapshot(state.seq(), bytes));
+  {
+    absl::MutexLock lock(&mu_);
+    written_seq_ = state.seq();
+  }
   RETURN_IF_ERROR(log_->PruneSnapshots(options_.keep));
   spdlog::info("snapshot at seq {}: {} bytes in {} ms", state.seq(), bytes.size(),
                absl::ToInt64Milliseconds(absl::Now() - start));

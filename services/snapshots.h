@@ -69,7 +69,8 @@ class Snapshotter {
   storage::EventLog* const log_;
   const Options options_;
   mutable absl::Mutex mu_;
-  uint64_t last_seq_ ABSL_GUARDED_BY(mu_);  // written or being written
+  uint64_t last_seq_ ABSL_GUARDED_BY(mu_);     // written or being written
+  uint64_t written_seq_ ABSL_GUARDED_BY(mu_);  // the newest stored (loaded at start or written)
   std::shared_ptr<const engine::State> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex write_mu_;  // one write at a time (worker or WriteNow)
