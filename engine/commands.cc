@@ -476,7 +476,7 @@ absl::StatusOr<ImportDecision> DecideImport(const State& state, const PlanDocume
   const PlanState& after = *trial.FindPlan(plan_id);
   std::set<std::string> doc_agencies;
   for (const auto& a : doc.agencies()) doc_agencies.insert(a.id());
-  for (const std::string& id : cur.agency_order) {
+  for (const std::string& id : *cur.agency_order) {
     if (doc_agencies.count(id)) continue;
     std::vector<std::string> holds;
     for (const auto& [number, t] : after.tasks) {

@@ -178,6 +178,40 @@ class Cow {
   std::shared_ptr<T> value_;
 };
 
+// CowMap<M>: a map shared between copies of the state until one of them
+// changes it. Reads use the const interface of M directly (find, at, count,
+// lower_bound, iteration, ...); changes go through Mutable(), which copies
+// the map first only when it is shared. A plan keeps each of its maps in
+// one, so the copy the sequencer makes of a plan per group copies only the
+// maps that group changes (a progress report touches the reports and the
+// escalations, never the registry or the matrix).
+template <typename M>
+class CowMap {
+ public:
+  using key_type = typename M::key_type;
+  using mapped_type = typename M::mapped_type;
+  using value_type = typename M::value_type;
+  using const_iterator = typename M::const_iterator;
+  using iterator = const_iterator;
+
+  const M& operator*() const { return *map_; }
+  const M* operator->() const { return map_.operator->(); }
+  M& Mutable() { return map_.Mutable(); }
+
+  const_iterator begin() const { return map_->begin(); }
+  const_iterator end() const { return map_->end(); }
+  size_t size() const { return map_->size(); }
+  bool empty() const { return map_->empty(); }
+  size_t count(const key_type& k) const { return map_->count(k); }
+  const_iterator find(const key_type& k) const { return map_->find(k); }
+  const_iterator lower_bound(const key_type& k) const { return map_->lower_bound(k); }
+  const_iterator upper_bound(const key_type& k) const { return map_->upper_bound(k); }
+  const mapped_type& at(const key_type& k) const { return map_->at(k); }
+
+ private:
+  Cow<M> map_;
+};
+
 }  // namespace duban::engine
 
 #endif  // DUBAN_ENGINE_COW_VECTOR_H_

@@ -43,7 +43,7 @@ struct SnapshotAccess {
   static void EncodePlan(const std::string& id, const PlanState& p, PlanSnapshot* out) {
     out->set_plan_id(id);
     *out->mutable_plan() = p.plan;
-    for (const auto& a : p.agency_order) out->add_agency_order(a);
+    for (const auto& a : *p.agency_order) out->add_agency_order(a);
     for (const auto& [_, a] : p.agencies) *out->add_agencies() = a;
     for (const auto& [gid, g] : p.groups) {
       auto* o = out->add_groups();
@@ -66,7 +66,7 @@ struct SnapshotAccess {
       o->set_year(key.second);
       for (const auto& v : revisions) *o->add_revisions() = v;
     }
-    *out->mutable_rules() = p.rules;
+    *out->mutable_rules() = *p.rules;
     for (const auto& [eid, e] : p.escalations) {
       auto* o = out->add_escalations();
       o->set_id(eid);
@@ -126,22 +126,22 @@ struct SnapshotAccess {
   static PlanState DecodePlan(PlanSnapshot& in) {
     PlanState p;
     p.plan = std::move(*in.mutable_plan());
-    p.agency_order.assign(in.agency_order().begin(), in.agency_order().end());
+    p.agency_order.Mutable().assign(in.agency_order().begin(), in.agency_order().end());
     for (auto& a : *in.mutable_agencies()) {
       const std::string id = a.id();
-      p.agencies[id] = std::move(a);
+      p.agencies.Mutable()[id] = std::move(a);
     }
-    for (auto& g : *in.mutable_groups()) p.groups[g.id()] = std::move(*g.mutable_group());
+    for (auto& g : *in.mutable_groups()) p.groups.Mutable()[g.id()] = std::move(*g.mutable_group());
     for (auto& t : *in.mutable_tasks()) {
       const int32_t n = t.number();
-      p.tasks[n] = std::move(t);
+      p.tasks.Mutable()[n] = std::move(t);
     }
     for (auto& i : *in.mutable_indicators()) {
       const int32_t n = i.number();
-      p.indicators[n] = std::move(i);
+      p.indicators.Mutable()[n] = std::move(i);
     }
     for (auto& h : *in.mutable_progress()) {
-      p.progress[{h.task(), h.year(), h.agency_id()}].Restore(h.revision_seqs(),
+      p.progress.Mutable()[{h.task(), h.year(), h.agency_id()}].Restore(h.revision_seqs(),
                                                               std::move(*h.mutable_latest()));
     }
     // The rules' index (kept sorted, so the order of notes does not matter).
@@ -149,18 +149,20 @@ struct SnapshotAccess {
       if (!revisions.empty()) p.NoteReport(revisions.back());
     }
     for (auto& h : *in.mutable_indicator_values()) {
-      auto& revisions = p.indicator_values[{h.indicator(), h.year()}];
+      auto& revisions = p.indicator_values.Mutable()[{h.indicator(), h.year()}];
       revisions.assign(std::make_move_iterator(h.mutable_revisions()->begin()),
                        std::make_move_iterator(h.mutable_revisions()->end()));
     }
     p.rules = std::move(*in.mutable_rules());
     for (auto& e : *in.mutable_escalations()) {
-      p.timelines[e.id()].Append(e.timeline_seqs().begin(), e.timeline_seqs().end());
-      p.escalations[e.id()] = std::move(*e.mutable_escalation());
+      p.timelines.Mutable()[e.id()].Append(e.timeline_seqs().begin(), e.timeline_seqs().end());
+      p.escalations.Mutable()[e.id()] = std::move(*e.mutable_escalation());
     }
-    for (const auto& o : in.open_escalations()) p.open_escalations[o.subject_key()] = o.escalation_id();
+    for (const auto& o : in.open_escalations()) {
+      p.open_escalations.Mutable()[o.subject_key()] = o.escalation_id();
+    }
     for (const auto& r : in.resolved_facts()) {
-      p.resolved_facts[r.subject_key()].assign(r.facts().begin(), r.facts().end());
+      p.resolved_facts.Mutable()[r.subject_key()].assign(r.facts().begin(), r.facts().end());
     }
     p.escalations_opened = in.escalations_opened();
     p.document = std::make_shared<const duban::v1::PlanDocument>(std::move(*in.mutable_document()));

@@ -205,7 +205,7 @@ void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
   if (added) report_agencies.push_back(r.agency_id());
   const int32_t agency = index->second;
   // Sorted by (year, agency), whatever order the reports came in.
-  std::vector<ReportFact>& facts = report_facts[r.task_number()];
+  std::vector<ReportFact>& facts = report_facts.Mutable()[r.task_number()];
   auto it = std::lower_bound(facts.begin(), facts.end(), std::make_pair(r.year(), agency),
                              [](const ReportFact& f, const std::pair<int32_t, int32_t>& key) {
                                return std::make_pair(f.year, f.agency) < key;
@@ -247,7 +247,7 @@ const Credential* State::FindCredential(const std::string& id) const {
 std::vector<std::string> State::PlansWithRules() const {
   std::vector<std::string> ids;
   for (const auto& [id, plan] : plans_) {
-    if (plan->rules.version() > 0) ids.push_back(id);
+    if (plan->rules->version() > 0) ids.push_back(id);
   }
   return ids;
 }
@@ -389,8 +389,10 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
     case Event::kEscalationResolved: id = e.escalation_resolved().escalation_id(); break;
     default: id = e.escalation_cleared().escalation_id(); break;
   }
-  auto it = ps.escalations.find(id);
-  if (it == ps.escalations.end()) return Misfit(e, "unknown escalation " + id);
+  if (ps.escalations.find(id) == ps.escalations.end()) {
+    return Misfit(e, "unknown escalation " + id);
+  }
+  auto it = ps.escalations.Mutable().find(id);
   duban::v1::Escalation& esc = it->second.Mutable();  // unchanged in value if it misfits
   if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
     return Misfit(e, "escalation " + id + " is closed");
@@ -423,8 +425,8 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       const auto& p = e.escalation_resolved();
       esc.set_state(duban::v1::RESOLVED);
       esc.set_resolution(p.reason());
-      ps.open_escalations.erase(key);
-      ps.resolved_facts[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
+      ps.open_escalations.Mutable().erase(key);
+      ps.resolved_facts.Mutable()[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
       break;
     }
     default: {
@@ -432,11 +434,11 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
       esc.set_state(duban::v1::CLEARED);
       esc.set_cleared_by_seq(p.cleared_by_seq());
       esc.set_resolution(p.reason());
-      ps.open_escalations.erase(key);
+      ps.open_escalations.Mutable().erase(key);
       break;
     }
   }
-  ps.timelines[id].push_back(e.seq());
+  ps.timelines.Mutable()[id].push_back(e.seq());
   return absl::OkStatus();
 }
 
@@ -454,24 +456,26 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
     case Event::kAgencyDefined: {
       const auto& a = e.agency_defined().agency();
       if (a.id().empty()) return Misfit(e, "agency without id");
-      if (ps.agencies.find(a.id()) == ps.agencies.end()) ps.agency_order.push_back(a.id());
-      ps.agencies[a.id()] = a;
+      if (ps.agencies.find(a.id()) == ps.agencies.end()) {
+        ps.agency_order.Mutable().push_back(a.id());
+      }
+      ps.agencies.Mutable()[a.id()] = a;
       return absl::OkStatus();
     }
     case Event::kAgencyRemoved: {
       const std::string& id = e.agency_removed().agency_id();
-      if (ps.agencies.erase(id) == 0) return Misfit(e, "unknown agency " + id);
-      ps.agency_order.erase(std::remove(ps.agency_order.begin(), ps.agency_order.end(), id),
-                            ps.agency_order.end());
+      if (ps.agencies.Mutable().erase(id) == 0) return Misfit(e, "unknown agency " + id);
+      std::vector<std::string>& order = ps.agency_order.Mutable();
+      order.erase(std::remove(order.begin(), order.end(), id), order.end());
       return absl::OkStatus();
     }
     case Event::kAgencyGroupDefined: {
       const auto& g = e.agency_group_defined().group();
-      ps.groups[g.id()] = g;
+      ps.groups.Mutable()[g.id()] = g;
       return absl::OkStatus();
     }
     case Event::kAgencyGroupRemoved: {
-      if (ps.groups.erase(e.agency_group_removed().group_id()) == 0) {
+      if (ps.groups.Mutable().erase(e.agency_group_removed().group_id()) == 0) {
         return Misfit(e, "unknown group " + e.agency_group_removed().group_id());
       }
       return absl::OkStatus();
@@ -487,11 +491,11 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
         *t.mutable_responsibilities() = it->second.responsibilities();
       }
       t.set_convener_agency_id(ConvenerOf(t));
-      ps.tasks[t.number()] = std::move(t);
+      ps.tasks.Mutable()[t.number()] = std::move(t);
       return absl::OkStatus();
     }
     case Event::kTaskRemoved: {
-      if (ps.tasks.erase(e.task_removed().task_number()) == 0) {
+      if (ps.tasks.Mutable().erase(e.task_removed().task_number()) == 0) {
         return Misfit(e, absl::StrCat("unknown task ", e.task_removed().task_number()));
       }
       return absl::OkStatus();
@@ -500,23 +504,24 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       duban::v1::Indicator ind = e.indicator_defined().indicator();
       ind.set_plan_id(e.plan_id());
       ind.set_revision(seq);
-      ps.indicators[ind.number()] = std::move(ind);
+      ps.indicators.Mutable()[ind.number()] = std::move(ind);
       return absl::OkStatus();
     }
     case Event::kIndicatorRemoved: {
-      if (ps.indicators.erase(e.indicator_removed().indicator_number()) == 0) {
+      if (ps.indicators.Mutable().erase(e.indicator_removed().indicator_number()) == 0) {
         return Misfit(e, "unknown indicator");
       }
       return absl::OkStatus();
     }
     case Event::kResponsibilityAssigned: {
       const auto& p = e.responsibility_assigned();
-      auto it = ps.tasks.find(p.task_number());
-      if (it == ps.tasks.end()) return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
+      if (ps.tasks.find(p.task_number()) == ps.tasks.end()) {
+        return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
+      }
       if (ps.agencies.find(p.agency_id()) == ps.agencies.end()) {
         return Misfit(e, "unknown agency " + p.agency_id());
       }
-      Task& t = it->second;
+      Task& t = ps.tasks.Mutable().at(p.task_number());
       duban::v1::Responsibility* r = nullptr;
       for (auto& existing : *t.mutable_responsibilities()) {
         if (existing.agency_id() == p.agency_id()) r = &existing;
@@ -533,23 +538,29 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
     }
     case Event::kResponsibilityRevoked: {
       const auto& p = e.responsibility_revoked();
-      auto it = ps.tasks.find(p.task_number());
-      if (it == ps.tasks.end()) return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
-      auto* rs = it->second.mutable_responsibilities();
-      auto pos = std::find_if(rs->begin(), rs->end(), [&](const auto& r) {
+      auto found = ps.tasks.find(p.task_number());
+      if (found == ps.tasks.end()) {
+        return Misfit(e, absl::StrCat("unknown task ", p.task_number()));
+      }
+      const auto& held = found->second.responsibilities();
+      const auto pos = std::find_if(held.begin(), held.end(), [&](const auto& r) {
         return r.agency_id() == p.agency_id();
       });
-      if (pos == rs->end()) return Misfit(e, "agency holds no role on the task");
-      rs->erase(pos);
-      it->second.set_convener_agency_id(ConvenerOf(it->second));
-      it->second.set_revision(seq);
+      if (pos == held.end()) return Misfit(e, "agency holds no role on the task");
+      const int index = static_cast<int>(pos - held.begin());
+      Task& t = ps.tasks.Mutable().at(p.task_number());
+      t.mutable_responsibilities()->erase(t.mutable_responsibilities()->begin() + index);
+      t.set_convener_agency_id(ConvenerOf(t));
+      t.set_revision(seq);
       return absl::OkStatus();
     }
     case Event::kProgressReported: {
       duban::v1::ProgressReport r = e.progress_reported().report();
-      auto& history = ps.progress[PlanState::ProgressKey{r.task_number(), r.year(), r.agency_id()}];
+      auto& progress = ps.progress.Mutable();
+      const PlanState::ProgressKey key{r.task_number(), r.year(), r.agency_id()};
+      auto& history = progress[key];
       if (r.revision() != history.size() + 1) {
-        if (history.empty()) ps.progress.erase({r.task_number(), r.year(), r.agency_id()});
+        if (history.empty()) progress.erase(key);
         return Misfit(e, absl::StrCat("report revision ", r.revision(), " does not follow ",
                                       history.size()));
       }
@@ -560,9 +571,11 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
     }
     case Event::kIndicatorValueReported: {
       duban::v1::IndicatorValue v = e.indicator_value_reported().value();
-      auto& history = ps.indicator_values[PlanState::ValueKey{v.indicator_number(), v.year()}];
+      auto& values = ps.indicator_values.Mutable();
+      const PlanState::ValueKey key{v.indicator_number(), v.year()};
+      auto& history = values[key];
       if (v.revision() != history.size() + 1) {
-        if (history.empty()) ps.indicator_values.erase({v.indicator_number(), v.year()});
+        if (history.empty()) values.erase(key);
         return Misfit(e, absl::StrCat("value revision ", v.revision(), " does not follow ",
                                       history.size()));
       }
@@ -575,11 +588,12 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
     }
     case Event::kRulesetPut: {
       const auto& p = e.ruleset_put();
-      if (p.version() != ps.rules.version() + 1) return Misfit(e, "ruleset version out of order");
-      *ps.rules.mutable_ruleset() = p.ruleset();
-      ps.rules.set_version(p.version());
-      ps.rules.set_content_sha256(p.content_sha256());
-      ps.rules.set_seq(seq);
+      if (p.version() != ps.rules->version() + 1) return Misfit(e, "ruleset version out of order");
+      duban::v1::RulesetVersion& rules = ps.rules.Mutable();
+      *rules.mutable_ruleset() = p.ruleset();
+      rules.set_version(p.version());
+      rules.set_content_sha256(p.content_sha256());
+      rules.set_seq(seq);
       return absl::OkStatus();
     }
     case Event::kEscalationOpened: {
@@ -592,12 +606,12 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       esc.set_count(1);
       esc.set_level_at_micros(esc.opened_at_micros());
       esc.clear_timeline();
-      ps.open_escalations[key] = esc.id();
-      ps.resolved_facts.erase(key);
+      ps.open_escalations.Mutable()[key] = esc.id();
+      ps.resolved_facts.Mutable().erase(key);
       ++ps.escalations_opened;
       const std::string id = esc.id();
-      ps.escalations[id] = std::move(esc);
-      ps.timelines[id].push_back(seq);
+      ps.escalations.Mutable()[id] = std::move(esc);
+      ps.timelines.Mutable()[id].push_back(seq);
       return absl::OkStatus();
     }
     case Event::kEscalationRaised:

@@ -42,11 +42,15 @@ using EventLoader = std::function<absl::StatusOr<duban::v1::Event>(uint64_t seq)
 // One plan: its metadata, registry, matrix and indicators.
 struct PlanState {
   duban::v1::Plan plan;  // counts are filled by Summary()
-  std::vector<std::string> agency_order;  // registry order
-  std::map<std::string, duban::v1::Agency> agencies;
-  std::map<std::string, duban::v1::AgencyGroup> groups;
-  std::map<int32_t, duban::v1::Task> tasks;
-  std::map<int32_t, duban::v1::Indicator> indicators;
+  // Every map below is shared with the plan's earlier copies until changed
+  // (CowMap): the sequencer copies a plan once per group, and a group of
+  // progress reports then copies the reports and escalations it changes,
+  // not the registry, the matrix or the indicators.
+  Cow<std::vector<std::string>> agency_order;  // registry order
+  CowMap<std::map<std::string, duban::v1::Agency>> agencies;
+  CowMap<std::map<std::string, duban::v1::AgencyGroup>> groups;
+  CowMap<std::map<int32_t, duban::v1::Task>> tasks;
+  CowMap<std::map<int32_t, duban::v1::Indicator>> indicators;
   // Progress reports by (task, year, agency): the latest revision, and the
   // seqs of every revision, oldest first. Earlier revisions are read back
   // from the log when asked for (ReportFromEvent), so memory grows with the
@@ -73,7 +77,7 @@ struct PlanState {
     SeqList seqs_;
   };
   using ProgressKey = std::tuple<int32_t, int32_t, std::string>;
-  std::map<ProgressKey, ReportHistory> progress;
+  CowMap<std::map<ProgressKey, ReportHistory>> progress;
   // For the rules, which ask of every task and year on every tick who has
   // reported: the latest report of each (year, agency), per task, in one
   // short contiguous vector. Kept by Apply beside `progress` (NoteReport);
@@ -84,7 +88,7 @@ struct PlanState {
     duban::v1::ProgressStatus status = duban::v1::PROGRESS_STATUS_UNSPECIFIED;
     uint64_t seq = 0;
   };
-  std::map<int32_t, std::vector<ReportFact>> report_facts;  // by task; sorted by (year, agency)
+  CowMap<std::map<int32_t, std::vector<ReportFact>>> report_facts;  // by task; sorted by (year, agency)
   std::vector<std::string> report_agencies;                  // the agencies facts name
   absl::flat_hash_map<std::string, int32_t> report_agency_index;
   // The index of an agency in report_agencies, or -1 if it never reported.
@@ -93,23 +97,23 @@ struct PlanState {
 
   // Indicator values by (indicator, year), each oldest revision first.
   using ValueKey = std::pair<int32_t, int32_t>;
-  std::map<ValueKey, CowVector<duban::v1::IndicatorValue>> indicator_values;
+  CowMap<std::map<ValueKey, CowVector<duban::v1::IndicatorValue>>> indicator_values;
 
   // 督促检查: the current ruleset (version 0: none), escalations by id, the
   // open one per subject, and what a supervisor resolved (so an unchanged
   // condition does not reopen at once).
-  duban::v1::RulesetVersion rules;
+  Cow<duban::v1::RulesetVersion> rules;
   // Escalations are kept without their timelines, which grow with every
   // transition: only the seqs of their events are kept, and WithTimeline
   // puts a timeline back together from the log.
-  std::map<std::string, Cow<duban::v1::Escalation>> escalations;
-  std::map<std::string, SeqList> timelines;  // the seqs of each escalation's events
+  CowMap<std::map<std::string, Cow<duban::v1::Escalation>>> escalations;
+  CowMap<std::map<std::string, SeqList>> timelines;  // the seqs of each escalation's events
   // The escalation with its timeline, whose entries are rebuilt from its
   // events read with `load` (TimelineEntryFor); NOT_FOUND for no such id.
   absl::StatusOr<duban::v1::Escalation> WithTimeline(const std::string& id,
                                                      const EventLoader& load) const;
-  std::map<std::string, std::string> open_escalations;  // SubjectKey -> id
-  std::map<std::string, std::vector<uint64_t>> resolved_facts;  // SubjectKey -> facts then
+  CowMap<std::map<std::string, std::string>> open_escalations;  // SubjectKey -> id
+  CowMap<std::map<std::string, std::vector<uint64_t>>> resolved_facts;  // SubjectKey -> facts then
   int64_t escalations_opened = 0;
 
   // The document of the last import: the next import is diffed against it.

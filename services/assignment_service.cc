@@ -234,7 +234,7 @@ ServerUnaryReactor* AssignmentServiceImpl::ListAgencies(CallbackServerContext* c
     Read(sequencer_, call, Permission::kReadPlan,
          [&](const engine::State& s, const Principal&) -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, req.plan_id()));
-      for (const std::string& id : plan->agency_order) *resp->add_agencies() = plan->agencies.at(id);
+      for (const std::string& id : *plan->agency_order) *resp->add_agencies() = plan->agencies.at(id);
       for (const auto& [_, g] : plan->groups) *resp->add_groups() = g;
       return absl::OkStatus();
     });

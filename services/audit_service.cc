@@ -427,7 +427,7 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            s->set_replayed_events(loaded.replayed_events);
            *s->mutable_plan() = plan->Summary();
            for (const auto& [_, t] : plan->tasks) *s->add_tasks() = t;
-           for (const auto& id : plan->agency_order) *s->add_agencies() = plan->agencies.at(id);
+           for (const auto& id : *plan->agency_order) *s->add_agencies() = plan->agencies.at(id);
            for (const auto& [_, i] : plan->indicators) *s->add_indicators() = i;
            std::vector<v1::ProgressReport> reports;
            for (const auto& [_, history] : plan->progress) {
@@ -446,7 +446,7 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
            for (const auto& [id, _] : plan->escalations) {
              ASSIGN_OR_RETURN(*s->add_escalations(), plan->WithTimeline(id, load));
            }
-           *s->mutable_rules() = plan->rules;
+           *s->mutable_rules() = *plan->rules;
            return absl::OkStatus();
          });
   });

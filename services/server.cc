@@ -168,8 +168,8 @@ absl::StatusOr<std::string> ImportShippedRules(Sequencer* seq, const std::string
   if (plan == nullptr) {
     return absl::StrCat("rules for ", ruleset.plan_id(), " not loaded: no such plan");
   }
-  if (plan->rules.version() != 0) {
-    return absl::StrCat("rules of ", ruleset.plan_id(), " at version ", plan->rules.version());
+  if (plan->rules->version() != 0) {
+    return absl::StrCat("rules of ", ruleset.plan_id(), " at version ", plan->rules->version());
   }
   Sequencer::Command cmd;
   cmd.method = "PutRules";

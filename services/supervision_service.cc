@@ -199,7 +199,7 @@ ServerUnaryReactor* SupervisionServiceImpl::GetRules(CallbackServerContext* ctx,
          [call](const engine::State& s, const Principal&) -> absl::Status {
            ASSIGN_OR_RETURN(const engine::PlanState* plan,
                             engine::RequirePlan(s, call->request().plan_id()));
-           *call->response() = plan->rules;
+           *call->response() = *plan->rules;
            call->response()->mutable_ruleset()->set_plan_id(plan->plan.plan_id());
            return absl::OkStatus();
          });
@@ -217,7 +217,7 @@ ServerUnaryReactor* SupervisionServiceImpl::PutRules(CallbackServerContext* ctx,
               },
               [req](const engine::State& s, const Sequencer::Events&) {
                 const engine::PlanState* plan = s.FindPlan(req.ruleset().plan_id());
-                return plan ? plan->rules : v1::RulesetVersion();
+                return plan ? *plan->rules : v1::RulesetVersion();
               }));
   });
 }
