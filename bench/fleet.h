@@ -59,9 +59,11 @@ inline void Commit(Fleet* fleet, std::vector<duban::v1::Event> events, absl::Tim
   }
 }
 
-// `plans` copies of the Qinghai plan with rules and five years of reports.
+// `plans` copies of the Qinghai plan with rules and (unless `reports` is
+// false) five years of reports.
 inline Fleet BuildFleet(int plans, bool keep_events = false,
-                        std::function<void(const duban::v1::Event&)> sink = nullptr) {
+                        std::function<void(const duban::v1::Event&)> sink = nullptr,
+                        bool reports = true) {
   Fleet fleet;
   fleet.sink = std::move(sink);
   duban::v1::PlanDocument doc;
@@ -87,7 +89,7 @@ inline Fleet BuildFleet(int plans, bool keep_events = false,
     auto put = engine::DecidePutRules(fleet.state, r, 0);
     if (!put.ok()) std::abort();
     Commit(&fleet, *put, start, "admin", keep_events);
-    for (int year = copy.start_year(); year <= copy.end_year(); ++year) {
+    for (int year = copy.start_year(); reports && year <= copy.end_year(); ++year) {
       const absl::Time at = absl::FromCivil(absl::CivilDay(year + 1, 1, 10), engine::ChinaStandardTime());
       for (const auto& task : copy.tasks()) {
         for (const auto& resp : task.responsibilities()) {
