@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <tuple>
 #include <map>
 #include <optional>
@@ -40,8 +41,11 @@ struct Condition {
   Severity severity = duban::v1::SEVERITY_UNSPECIFIED;
   std::string policy_id;
   std::vector<uint64_t> facts;  // the events it rests on
-  std::string what;             // short: 任务18 2021年度进展报告逾期未报
-  std::string summary;          // with the particulars
+  // Its words, e.g. 任务18 2021年度进展报告逾期未报（截止2022-1-31；牵头单位：…）:
+  // made only for an escalation that opens or whose facts changed (most
+  // conditions an evaluation finds are already open and unchanged). Reads
+  // the plan and the evaluation's index, so it is called before they go.
+  std::function<std::string()> summary;
 };
 
 
@@ -203,21 +207,20 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
                    std::map<std::string, Condition>* out) {
   const int start = plan.plan.start_year();
   const int end = plan.plan.end_year();
-  auto add = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, std::string what,
-                 std::string summary, Severity severity, std::string policy) {
+  using Summary = std::function<std::string()>;
+  auto add = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, Summary summary,
+                 Severity severity, const std::string& policy) {
     Condition c;
     c.subject = std::move(subject);
     c.kind = rule.kind();
     c.severity = severity;
-    c.policy_id = std::move(policy);
+    c.policy_id = policy;
     c.facts = std::move(facts);
-    c.what = std::move(what);
     c.summary = std::move(summary);
     (*out)[SubjectKey(c.subject)] = std::move(c);
   };
-  auto plain = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, std::string what,
-                   std::string summary) {
-    add(std::move(subject), std::move(facts), std::move(what), std::move(summary), rule.severity(),
+  auto plain = [&](duban::v1::Subject subject, std::vector<uint64_t> facts, Summary summary) {
+    add(std::move(subject), std::move(facts), std::move(summary), rule.severity(),
         rule.policy_id());
   };
   switch (rule.kind()) {
@@ -229,11 +232,12 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
           const int32_t number = t.number;
           if (PlanIndex::LatestTaskReport(t, y) != nullptr) continue;
           if (t.reporters.empty()) continue;
-          const std::vector<std::string> leads = t.Reporters();
-          const std::string what = absl::StrCat("任务", number, " ", y, "年度进展报告逾期未报");
-          plain(MakeSubject(rule, plan, number, 0, leads.front(), y), {}, what,
-                absl::StrCat(what, "（截止", y + 1, "-", deadline.month(), "-", deadline.day(),
-                             "；牵头单位：", Names(plan, leads), "）"));
+          plain(MakeSubject(rule, plan, number, 0, *t.reporters.front(), y), {},
+                [&plan, &t, number, y, month = deadline.month(), day = deadline.day()] {
+                  return absl::StrCat("任务", number, " ", y, "年度进展报告逾期未报（截止", y + 1,
+                                      "-", month, "-", day, "；牵头单位：",
+                                      Names(plan, t.Reporters()), "）");
+                });
         }
       }
       break;
@@ -252,13 +256,15 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
               continue;  // a task report, not a contribution
             }
             if (PlanIndex::Latest(t, y, t.agency_index[k]) != nullptr) continue;
-            const std::string what = absl::StrCat("任务", number, " ", y, "年度",
-                                                  ShortName(plan, r.agency_id()), "未报送工作情况");
-            plain(MakeSubject(rule, plan, number, 0, r.agency_id(), y), {lead_report->seq}, what,
-                  absl::StrCat(what, "（牵头单位已于", Date(absl::FromUnixMicros(
-                                                           index.Report(t, *lead_report).recorded_at_micros())),
-                               "报告；截止", y + 1, "-", deadline.month(), "-", deadline.day(),
-                               "）"));
+            plain(MakeSubject(rule, plan, number, 0, r.agency_id(), y), {lead_report->seq},
+                  [&plan, &index, &t, &r, lead_report, number, y, month = deadline.month(),
+                   day = deadline.day()] {
+                    return absl::StrCat(
+                        "任务", number, " ", y, "年度", ShortName(plan, r.agency_id()),
+                        "未报送工作情况（牵头单位已于",
+                        Date(absl::FromUnixMicros(index.Report(t, *lead_report).recorded_at_micros())),
+                        "报告；截止", y + 1, "-", month, "-", day, "）");
+                  });
           }
         }
       }
@@ -278,10 +284,11 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
           const bool binding = ind.attribute() == duban::v1::BINDING;
           std::vector<uint64_t> facts =
               ind.target_kind() == duban::v1::CUMULATIVE ? seen : std::vector<uint64_t>{v->seq()};
-          const std::string what =
-              absl::StrCat("指标", number, " ", ind.name(), " ", p.year(), "年偏离目标");
-          add(MakeSubject(rule, plan, 0, number, "", p.year()), std::move(facts), what,
-              absl::StrCat(what, "（", binding ? "约束性；" : "", p.note(), "）"),
+          add(MakeSubject(rule, plan, 0, number, "", p.year()), std::move(facts),
+              [&ind, number, binding, year = p.year(), note = p.note()] {
+                return absl::StrCat("指标", number, " ", ind.name(), " ", year, "年偏离目标（",
+                                    binding ? "约束性；" : "", note, "）");
+              },
               binding && rule.binding_severity() != duban::v1::SEVERITY_UNSPECIFIED
                   ? rule.binding_severity()
                   : rule.severity(),
@@ -302,11 +309,12 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
                 (r->status != duban::v1::AT_RISK && r->status != duban::v1::BEHIND)) {
               continue;
             }
-            const std::string what = absl::StrCat("任务", number, " ", y, "年度进展",
-                                                  StatusWord(r->status));
-            plain(MakeSubject(rule, plan, number, 0, a, y), {r->seq}, what,
-                  absl::StrCat(what, "（", ShortName(plan, a), "报告：", index.Report(t, *r).summary(),
-                               "）"));
+            plain(MakeSubject(rule, plan, number, 0, a, y), {r->seq},
+                  [&plan, &index, &t, &a, r, number, y] {
+                    return absl::StrCat("任务", number, " ", y, "年度进展", StatusWord(r->status),
+                                        "（", ShortName(plan, a), "报告：",
+                                        index.Report(t, *r).summary(), "）");
+                  });
           }
         }
       }
@@ -324,11 +332,12 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
           continue;
         }
         if (t.reporters.empty()) continue;
-        const std::vector<std::string> leads = t.Reporters();
-        const std::string what = absl::StrCat("中期评估：任务", number, "未达到按计划推进");
-        plain(MakeSubject(rule, plan, number, 0, leads.front(), year),
-              r ? std::vector<uint64_t>{r->seq} : std::vector<uint64_t>{}, what,
-              absl::StrCat(what, "（", year, "年度", r ? StatusWord(r->status) : "未报告", "）"));
+        plain(MakeSubject(rule, plan, number, 0, *t.reporters.front(), year),
+              r ? std::vector<uint64_t>{r->seq} : std::vector<uint64_t>{},
+              [r, number, year] {
+                return absl::StrCat("中期评估：任务", number, "未达到按计划推进（", year, "年度",
+                                    r ? StatusWord(r->status) : "未报告", "）");
+              });
       }
       const double share = rule.min_share_of_target() > 0 ? rule.min_share_of_target()
                                                           : kDefaultMinShare;
@@ -349,11 +358,12 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
           reached = ind.target_kind() == duban::v1::CUMULATIVE ? reached + v->value() : v->value();
         }
         if (any && reached >= share * ind.target_value()) continue;
-        const std::string what =
-            absl::StrCat("中期评估：指标", number, " ", ind.name(), "低于目标的", share * 100, "%");
-        plain(MakeSubject(rule, plan, 0, number, "", year), std::move(facts), what,
-              absl::StrCat(what, "（", any ? absl::StrCat("达到", reached) : "无数据", "，目标",
-                           ind.target_text(), "）"));
+        plain(MakeSubject(rule, plan, 0, number, "", year), std::move(facts),
+              [&ind, number, share, any, reached] {
+                return absl::StrCat("中期评估：指标", number, " ", ind.name(), "低于目标的",
+                                    share * 100, "%（", any ? absl::StrCat("达到", reached) : "无数据",
+                                    "，目标", ind.target_text(), "）");
+              });
       }
       break;
     }
@@ -421,7 +431,10 @@ absl::Status Invalid(absl::string_view where, absl::string_view what) {
 
 }  // namespace
 
-absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 60); }
+absl::TimeZone ChinaStandardTime() {
+  static const absl::TimeZone* const kZone = new absl::TimeZone(absl::FixedTimeZone(8 * 60 * 60));
+  return *kZone;  // looked up once: the rules ask for it per year, rule and evaluation
+}
 
 std::string RulesetSha256(const duban::v1::Ruleset& ruleset) {
   std::string bytes;
@@ -521,18 +534,18 @@ absl::StatusOr<std::vector<Event>> DecidePutRules(const State& state,
                                                   uint32_t expected_version) {
   ASSIGN_OR_RETURN(const PlanState* plan, RequirePlan(state, ruleset.plan_id()));
   RETURN_IF_ERROR(ValidateRuleset(ruleset, *plan));
-  if (expected_version != plan->rules.version()) {
+  if (expected_version != plan->rules->version()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "expected_version: the ruleset of ", ruleset.plan_id(), " is at version ",
-        plan->rules.version(), ", not ", expected_version));
+        plan->rules->version(), ", not ", expected_version));
   }
   const std::string sha = RulesetSha256(ruleset);
-  if (sha == plan->rules.content_sha256()) return std::vector<Event>{};  // unchanged
+  if (sha == plan->rules->content_sha256()) return std::vector<Event>{};  // unchanged
   Event e;
   e.set_plan_id(ruleset.plan_id());
   *e.mutable_ruleset_put()->mutable_ruleset() = ruleset;
   e.mutable_ruleset_put()->set_content_sha256(sha);
-  e.mutable_ruleset_put()->set_version(plan->rules.version() + 1);
+  e.mutable_ruleset_put()->set_version(plan->rules->version() + 1);
   return std::vector<Event>{std::move(e)};
 }
 
@@ -560,8 +573,8 @@ std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id,
                                  absl::Time now, uint64_t cause_seq) {
   std::vector<Event> events;
   const PlanState* plan = state.FindPlan(plan_id);
-  if (plan == nullptr || plan->rules.version() == 0) return events;
-  const duban::v1::Ruleset& rs = plan->rules.ruleset();
+  if (plan == nullptr || plan->rules->version() == 0) return events;
+  const duban::v1::Ruleset& rs = plan->rules->ruleset();
   const PlanIndex index(*plan, scope);
   std::map<std::string, Condition> conditions;
   for (const Rule& rule : rs.rules()) {
@@ -618,7 +631,7 @@ std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id,
       p->set_at_micros(now_us);
       p->set_cause_seq(cause_seq);
       for (uint64_t f : c->second.facts) p->add_fact_seqs(f);
-      p->set_summary(c->second.summary);
+      p->set_summary(c->second.summary());
       escalation_event(std::move(e));
     }
     const auto* policy = FindPolicy(rs, esc.policy_id());
@@ -669,10 +682,10 @@ std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id,
     esc.set_kind(c.kind);
     esc.set_severity(c.severity);
     esc.set_policy_id(c.policy_id);
-    esc.set_ruleset_version(plan->rules.version());
+    esc.set_ruleset_version(plan->rules->version());
     esc.set_level(policy->rungs(0).level());
     esc.set_opened_at_micros(now_us);
-    esc.set_summary(c.summary);
+    esc.set_summary(c.summary());
     for (uint64_t f : c.facts) esc.add_fact_seqs(f);
     Event e;
     *e.mutable_escalation_opened()->mutable_escalation() = esc;
