@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev                          # dubanctl --json
   libspdlog-dev                               # server logging
   libcurl4-openssl-dev                        # webhook POSTs (libcurl)
+  libjemalloc-dev                             # duband's allocator (jemalloc)
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   python3 python3-grpcio python3-protobuf     # the Python client and its test
 )

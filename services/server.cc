@@ -36,6 +36,23 @@ namespace duban::services {
 
 namespace {
 
+// duband runs on jemalloc (services/CMakeLists.txt); tests and other
+// programs linking the server run on glibc's malloc. Either way, return freed
+// pages to the OS now.
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp,
+                       size_t newlen) __attribute__((weak));
+
+void ReleaseFreedMemory() {
+  if (mallctl != nullptr) {
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // 4096: MALLCTL_ARENAS_ALL
+    return;
+  }
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
 // Writes `contents` to `path` with mode 0600, atomically (temp file + rename).
@@ -310,11 +327,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       s->sequencer_->loaded_from_snapshot());
   std::atomic_store(&s->latest_state_, s->sequencer_->snapshot());
   s->snapshotter_->Offer(s->sequencer_->snapshot());  // a long tail was just replayed
-#ifdef __GLIBC__
   // Loading decoded a snapshot and replayed events through large temporary
   // buffers: give the freed memory back, so the resident size is the state's.
-  malloc_trim(0);
-#endif
+  ReleaseFreedMemory();
   // A simulated clock resumes where the log left it: never before the last
   // time it moved to, nor before the last event it recorded.
   if (s->simulated_ != nullptr) {
