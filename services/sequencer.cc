@@ -56,6 +56,7 @@ Sequencer::~Sequencer() {
 }
 
 void Sequencer::Submit(Command command) {
+  if (!command.request_id.empty()) command.fingerprint = Fingerprint(command);
   absl::Status refused;
   {
     absl::MutexLock lock(&queue_mu_);
@@ -131,7 +132,7 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
   std::set<std::pair<std::string, std::string>> keys_in_group;
 
   for (Command& cmd : group) {
-    const std::string fingerprint = cmd.request_id.empty() ? "" : Fingerprint(cmd);
+    const std::string& fingerprint = cmd.fingerprint;
     if (!cmd.request_id.empty()) {
       if (keys_in_group.count({cmd.principal, cmd.request_id})) {
         deferred.push_back(std::move(cmd));  // a concurrent retry: answer it next round

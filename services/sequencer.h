@@ -43,6 +43,9 @@ class Sequencer {
     std::string principal;    // who asks; stamped on every event
     std::string request_id;   // empty for internal commands (no idempotency)
     std::string request_bytes;  // the serialized request, for the fingerprint
+    // SHA-256 of method and request_bytes; Submit sets it on the caller's
+    // thread (not the writer's) when there is a request_id.
+    std::string fingerprint;
     // Decides against the state as of all earlier commands; events carry
     // payload and plan_id only.
     std::function<absl::StatusOr<Events>(const engine::State&, absl::Time now)> decide;
