@@ -194,7 +194,7 @@ class PlanIndex {
 
   // The whole report behind a fact (for the words of a condition).
   const duban::v1::ProgressReport& Report(const TaskEntry& t, const Fact& f) const {
-    return *plan_.LatestReport(t.number, f.year, plan_.report_agencies[f.agency]);
+    return *plan_.LatestReport(t.number, f.year, plan_.report_agencies->names[f.agency]);
   }
 
  private:

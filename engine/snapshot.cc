@@ -141,8 +141,8 @@ struct SnapshotAccess {
       p.indicators.Mutable()[n] = std::move(i);
     }
     for (auto& h : *in.mutable_progress()) {
-      p.progress.Mutable()[{h.task(), h.year(), h.agency_id()}].Restore(h.revision_seqs(),
-                                                              std::move(*h.mutable_latest()));
+      p.progress.Mutable()[{h.task(), h.year(), h.agency_id()}].Restore(
+          h.revision_seqs(), std::move(*h.mutable_latest()));
     }
     // The rules' index (kept sorted, so the order of notes does not matter).
     for (const auto& [_, revisions] : p.progress) {

@@ -200,10 +200,13 @@ absl::StatusOr<duban::v1::Escalation> PlanState::WithTimeline(const std::string&
 }
 
 void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
-  auto [index, added] =
-      report_agency_index.try_emplace(r.agency_id(), static_cast<int32_t>(report_agencies.size()));
-  if (added) report_agencies.push_back(r.agency_id());
-  const int32_t agency = index->second;
+  int32_t agency = ReportAgency(r.agency_id());
+  if (agency < 0) {
+    ReportAgencies& interned = report_agencies.Mutable();
+    agency = static_cast<int32_t>(interned.names.size());
+    interned.names.push_back(r.agency_id());
+    interned.index.emplace(r.agency_id(), agency);
+  }
   // Sorted by (year, agency), whatever order the reports came in.
   std::vector<ReportFact>& facts = report_facts.Mutable()[r.task_number()];
   auto it = std::lower_bound(facts.begin(), facts.end(), std::make_pair(r.year(), agency),
@@ -218,8 +221,8 @@ void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
 }
 
 int32_t PlanState::ReportAgency(const std::string& agency_id) const {
-  auto it = report_agency_index.find(agency_id);
-  return it == report_agency_index.end() ? -1 : it->second;
+  auto it = report_agencies->index.find(agency_id);
+  return it == report_agencies->index.end() ? -1 : it->second;
 }
 
 const duban::v1::IndicatorValue* PlanState::LatestValue(int32_t indicator, int32_t year) const {

@@ -84,14 +84,19 @@ struct PlanState {
   // not in snapshots, which rebuild it from `progress`.
   struct ReportFact {
     int32_t year = 0;
-    int32_t agency = 0;  // index into report_agencies
+    int32_t agency = 0;  // index into report_agencies->names
     duban::v1::ProgressStatus status = duban::v1::PROGRESS_STATUS_UNSPECIFIED;
     uint64_t seq = 0;
   };
   CowMap<std::map<int32_t, std::vector<ReportFact>>> report_facts;  // by task; sorted by (year, agency)
-  std::vector<std::string> report_agencies;                  // the agencies facts name
-  absl::flat_hash_map<std::string, int32_t> report_agency_index;
-  // The index of an agency in report_agencies, or -1 if it never reported.
+  // The agencies facts name, interned: names[index[id]] == id. Changes only
+  // when an agency reports for the first time, so it is shared like the maps.
+  struct ReportAgencies {
+    std::vector<std::string> names;
+    absl::flat_hash_map<std::string, int32_t> index;
+  };
+  Cow<ReportAgencies> report_agencies;
+  // The index of an agency in report_agencies->names, or -1 if it never reported.
   int32_t ReportAgency(const std::string& agency_id) const;
   void NoteReport(const duban::v1::ProgressReport& report);
 
