@@ -392,10 +392,9 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
     case Event::kEscalationResolved: id = e.escalation_resolved().escalation_id(); break;
     default: id = e.escalation_cleared().escalation_id(); break;
   }
-  if (ps.escalations.find(id) == ps.escalations.end()) {
-    return Misfit(e, "unknown escalation " + id);
-  }
-  auto it = ps.escalations.Mutable().find(id);
+  auto& escalations = ps.escalations.Mutable();
+  auto it = escalations.find(id);
+  if (it == escalations.end()) return Misfit(e, "unknown escalation " + id);
   duban::v1::Escalation& esc = it->second.Mutable();  // unchanged in value if it misfits
   if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
     return Misfit(e, "escalation " + id + " is closed");
