@@ -52,7 +52,6 @@ void ReleaseFreedMemory() {
 #endif
 }
 
-
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
 // Writes `contents` to `path` with mode 0600, atomically (temp file + rename).
