@@ -9,14 +9,30 @@
 
 namespace duban::storage {
 
+namespace {
+
+// SHA-256 as OpenSSL 3 provides it, fetched once: EVP_sha256() in
+// EVP_DigestInit_ex looks the algorithm up in the provider store on every
+// call, which cost more than hashing a short event (the chain hash of every
+// event, a request's fingerprint and a caller's token hash run per call).
+const EVP_MD* Sha256Algorithm() {
+  static const EVP_MD* const kMd = [] {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (md == nullptr) std::abort();  // OpenSSL without SHA-256 cannot run this program
+    return md;
+  }();
+  return kMd;
+}
+
+}  // namespace
+
 std::string Sha256(std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                              &EVP_MD_CTX_free);
+  // One context per thread, re-initialised for each digest.
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    std::abort();  // OpenSSL without SHA-256 cannot run this program
-  }
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), Sha256Algorithm(), nullptr) != 1) std::abort();
   for (std::string_view p : parts) {
     if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) std::abort();
   }
