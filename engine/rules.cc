@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/commands.h"
@@ -119,6 +120,9 @@ class PlanIndex {
     absl::InlinedVector<int32_t, 4> reporter_index;  // their PlanState::ReportAgency (-1: never reported)
     absl::InlinedVector<int32_t, 16> agency_index;   // of each responsibility, in order
     const std::vector<Fact>* facts;       // never null
+    const std::set<int32_t>* years;       // those in scope; null or empty: every year
+
+    bool Covers(int32_t year) const { return years == nullptr || years->empty() || years->count(year); }
 
     std::vector<std::string> Reporters() const {
       std::vector<std::string> out;
@@ -135,10 +139,10 @@ class PlanIndex {
 
   PlanIndex(const PlanState& plan, const Scope& scope) : plan_(plan) {
     static const std::vector<Fact> kNone;
-    auto add_task = [&](const duban::v1::Task& t) {
+    auto add_task = [&](const duban::v1::Task& t, const std::set<int32_t>* years) {
       auto facts = plan.report_facts.find(t.number());
       TaskEntry e{t.number(), &t, {}, {}, {},
-                  facts == plan.report_facts.end() ? &kNone : &facts->second};
+                  facts == plan.report_facts.end() ? &kNone : &facts->second, years};
       // As TaskReporters: its LEADs, else its convener (its first SHARED).
       for (const auto& r : t.responsibilities()) {
         if (r.role() == duban::v1::LEAD) e.reporters.push_back(&r.agency_id());
@@ -156,12 +160,12 @@ class PlanIndex {
       tasks_.push_back(std::move(e));
     };
     if (scope.all) {
-      for (const auto& [_, t] : plan.tasks) add_task(t);
+      for (const auto& [_, t] : plan.tasks) add_task(t, nullptr);
       for (const auto& [_, i] : plan.indicators) indicators_.push_back(&i);
       return;
     }
-    for (int32_t n : scope.tasks) {
-      if (const auto* t = plan.FindTask(n)) add_task(*t);
+    for (const auto& [n, years] : scope.tasks) {
+      if (const auto* t = plan.FindTask(n)) add_task(*t, &years);
     }
     for (int32_t n : scope.indicators) {
       if (const auto* i = plan.FindIndicator(n)) indicators_.push_back(i);
@@ -230,7 +234,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
         if (now < EndOfDay(y + 1, deadline)) continue;
         for (const auto& t : index.tasks()) {
           const int32_t number = t.number;
-          if (PlanIndex::LatestTaskReport(t, y) != nullptr) continue;
+          if (!t.Covers(y) || PlanIndex::LatestTaskReport(t, y) != nullptr) continue;
           if (t.reporters.empty()) continue;
           plain(MakeSubject(rule, plan, number, 0, *t.reporters.front(), y), {},
                 [&plan, &t, number, y, month = deadline.month(), day = deadline.day()] {
@@ -248,6 +252,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
         if (now < EndOfDay(y + 1, deadline)) continue;
         for (const auto& t : index.tasks()) {
           const int32_t number = t.number;
+          if (!t.Covers(y)) continue;
           const auto* lead_report = PlanIndex::LatestTaskReport(t, y);
           if (lead_report == nullptr) continue;  // that is REPORT_OVERDUE's business
           for (int k = 0; k < t.task->responsibilities_size(); ++k) {
@@ -302,6 +307,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
       for (const auto& t : index.tasks()) {
         const int32_t number = t.number;
         for (int y = start; y <= end; ++y) {
+          if (!t.Covers(y)) continue;
           for (size_t k = 0; k < t.reporters.size(); ++k) {
             const std::string& a = *t.reporters[k];
             const auto* r = PlanIndex::Latest(t, y, t.reporter_index[k]);
@@ -326,6 +332,7 @@ void AddConditions(const PlanState& plan, const PlanIndex& index, const Rule& ru
       if (now < EndOfDay(year + 1, gate)) break;
       for (const auto& t : index.tasks()) {
         const int32_t number = t.number;
+        if (!t.Covers(year)) continue;
         const auto* r = PlanIndex::LatestTaskReport(t, year);
         if (r != nullptr &&
             (r->status == duban::v1::ON_TRACK || r->status == duban::v1::COMPLETED)) {
@@ -564,6 +571,16 @@ std::vector<std::string> ResponsibleAgencies(const PlanState& plan, const Escala
   return {s.agency_id()};
 }
 
+void Scope::AddTask(int32_t task, int32_t year) {
+  auto [it, added] = tasks.try_emplace(task);
+  std::set<int32_t>& years = it->second;
+  if (year == 0) {
+    years.clear();  // every year
+  } else if (added || !years.empty()) {
+    years.insert(year);
+  }
+}
+
 std::vector<Event> Evaluate(const State& state, const std::string& plan_id, absl::Time now,
                             uint64_t cause_seq) {
   return EvaluateScope(state, plan_id, Scope{}, now, cause_seq);
@@ -588,21 +605,30 @@ std::vector<Event> EvaluateScope(const State& state, const std::string& plan_id,
   };
 
   // Open escalations: cleared, repeated, climbing. In a scoped evaluation
-  // only those about its tasks and indicators, found by their subject keys'
-  // prefixes (rule|task| and rule|0|indicator|), in key order as in a full one.
+  // only those about its tasks (of their years) and indicators, found by
+  // their subject keys' prefixes (rule|task| and rule|0|indicator|) and last
+  // field (|year), in key order as in a full one.
   std::vector<const std::pair<const std::string, std::string>*> open;
   if (scope.all) {
     for (const auto& entry : plan->open_escalations) open.push_back(&entry);
   } else {
-    auto add_prefix = [&](const std::string& prefix) {
+    auto add_prefix = [&](const std::string& prefix, const std::set<int32_t>& years) {
       for (auto it = plan->open_escalations.lower_bound(prefix);
            it != plan->open_escalations.end() && absl::StartsWith(it->first, prefix); ++it) {
+        const absl::string_view key = it->first;
+        int32_t year = 0;
+        if (!years.empty() && (!absl::SimpleAtoi(key.substr(key.rfind('|') + 1), &year) ||
+                               !years.count(year))) {
+          continue;
+        }
         open.push_back(&*it);
       }
     };
     for (const Rule& rule : rs.rules()) {
-      for (int32_t t : scope.tasks) add_prefix(absl::StrCat(rule.id(), "|", t, "|"));
-      for (int32_t i : scope.indicators) add_prefix(absl::StrCat(rule.id(), "|0|", i, "|"));
+      for (const auto& [t, years] : scope.tasks) {
+        add_prefix(absl::StrCat(rule.id(), "|", t, "|"), years);
+      }
+      for (int32_t i : scope.indicators) add_prefix(absl::StrCat(rule.id(), "|0|", i, "|"), {});
     }
     std::sort(open.begin(), open.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
     open.erase(std::unique(open.begin(), open.end()), open.end());
@@ -727,17 +753,18 @@ std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::ve
     };
     const duban::v1::Subject* subject = nullptr;
     switch (e.payload_case()) {
-      case Event::kProgressReported:
-        scope.tasks.insert(e.progress_reported().report().task_number());
+      case Event::kProgressReported:  // a report speaks of its year only
+        scope.AddTask(e.progress_reported().report().task_number(),
+                      e.progress_reported().report().year());
         break;
       case Event::kIndicatorValueReported:
         scope.indicators.insert(e.indicator_value_reported().value().indicator_number());
         break;
       case Event::kResponsibilityAssigned:
-        scope.tasks.insert(e.responsibility_assigned().task_number());
+        scope.AddTask(e.responsibility_assigned().task_number(), 0);
         break;
       case Event::kResponsibilityRevoked:
-        scope.tasks.insert(e.responsibility_revoked().task_number());
+        scope.AddTask(e.responsibility_revoked().task_number(), 0);
         break;
       case Event::kEscalationAcknowledged:
         subject = escalation_subject(e.escalation_acknowledged().escalation_id());
@@ -750,7 +777,7 @@ std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::ve
         break;
     }
     if (subject != nullptr) {
-      if (subject->task_number() != 0) scope.tasks.insert(subject->task_number());
+      if (subject->task_number() != 0) scope.AddTask(subject->task_number(), subject->year());
       if (subject->indicator_number() != 0) scope.indicators.insert(subject->indicator_number());
       if (subject->task_number() == 0 && subject->indicator_number() == 0) scope.all = true;
     } else if (e.has_escalation_acknowledged() || e.has_escalation_resolved()) {

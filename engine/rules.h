@@ -11,6 +11,7 @@
 #define DUBAN_ENGINE_RULES_H_
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,13 +39,16 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecidePutRules(const State& state,
                                                              const duban::v1::Ruleset& ruleset,
                                                              uint32_t expected_version);
 
-// What an evaluation considers: the whole plan, or only the tasks and
-// indicators an event touched (their subjects' conditions and open
-// escalations; nothing else is opened, raised or cleared).
+// What an evaluation considers: the whole plan, or only the tasks (and of a
+// task, the years) and indicators an event touched: their subjects'
+// conditions and open escalations; nothing else is opened, raised or cleared.
 struct Scope {
   bool all = true;
-  std::set<int32_t> tasks;
+  std::map<int32_t, std::set<int32_t>> tasks;  // task -> its years (none: every year)
   std::set<int32_t> indicators;
+
+  // Adds `year` of `task` (0: every year of it).
+  void AddTask(int32_t task, int32_t year);
 };
 
 // The escalation events (and their notices) for the plan at `now`.
@@ -63,7 +67,9 @@ std::vector<duban::v1::Event> EvaluateAll(const State& state, absl::Time now, ui
 // What the rules derive after a command whose own events `cause` (seqs set)
 // are applied to `state`, at `now`: for a report, an indicator value, a
 // change of responsibility, an acknowledgement or a resolution, only the
-// task or indicator it touched is re-evaluated; any other change to a plan
+// task or indicator it touched is re-evaluated (of a task: the year a
+// report or an escalation's subject names; every year after a change of
+// responsibility); any other change to a plan
 // (its registry, tasks, ruleset) re-evaluates the whole plan; a command that
 // moved a simulated clock evaluates every plan at the new time. What time
 // alone brings (a deadline passing, a ladder's next rung) comes with ticks.

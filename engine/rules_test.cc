@@ -211,6 +211,38 @@ TEST_F(RulesTest, ACommandReevaluatesOnlyWhatItTouched) {
   EXPECT_EQ(raised, 2);
 }
 
+TEST_F(RulesTest, AReportReevaluatesOnlyItsYearAResponsibilityChangeEveryYear) {
+  Tick(Cst(2022, 2, 1));  // overdue 2021 reports open at 提醒
+  const std::string task3_2021 = Open("overdue", 3, 2021)->id();
+  const absl::Time later = Cst(2022, 2, 10);  // 催办 is due
+  auto apply = [&](absl::StatusOr<std::vector<Event>> decided) {
+    EXPECT_TRUE(decided.ok()) << decided.status();
+    for (Event& e : *decided) {
+      e.set_seq(state_.seq() + 1);
+      EXPECT_TRUE(state_.Apply(e).ok());
+    }
+    return *decided;
+  };
+  // Task 3's 2022 report (its deadline is a year away): the 2021 escalation
+  // of the same task is another year's business and waits for the tick.
+  auto report = apply(DecideSubmitProgress(state_, testing::ProgressRequest(3, 2022, "hrss")));
+  EXPECT_TRUE(DeriveAfter(state_, later, report).empty());
+  // A change of task 3's responsibilities concerns every year of it: the
+  // 2021 escalation climbs, task 2's does not.
+  duban::v1::AssignResponsibilityRequest assign;
+  assign.set_plan_id("test-plan");
+  assign.set_task_number(3);
+  assign.set_agency_id("drc");
+  assign.set_role(duban::v1::SUPPORT);
+  assign.set_reason("调整分工");
+  auto assigned = apply(DecideAssign(state_, assign));
+  std::vector<std::string> climbed;
+  for (const Event& e : DeriveAfter(state_, later, assigned)) {
+    if (e.has_escalation_raised()) climbed.push_back(e.escalation_raised().escalation_id());
+  }
+  EXPECT_THAT(climbed, ::testing::ElementsAre(task3_2021));
+}
+
 TEST_F(RulesTest, BindingIndicatorsEscalateFasterAndResolvedStaysClosed) {
   // Indicator 2 (>10.5, 约束性) below its floor.
   const uint64_t v = Value(2, 2021, 10.2, "drc");
