@@ -244,9 +244,11 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
     if (hooks_.committed) {
       Events all;
       std::vector<storage::EventLog::OutboxEntry> outbox;
-      for (auto& w : writes) {
-        all.insert(all.end(), w.events.begin(), w.events.end());
-        outbox.insert(outbox.end(), w.outbox.begin(), w.outbox.end());
+      for (auto& w : writes) {  // written: the batch's events are not needed again
+        all.insert(all.end(), std::make_move_iterator(w.events.begin()),
+                   std::make_move_iterator(w.events.end()));
+        outbox.insert(outbox.end(), std::make_move_iterator(w.outbox.begin()),
+                      std::make_move_iterator(w.outbox.end()));
       }
       hooks_.committed(*published, all, outbox);
     }
