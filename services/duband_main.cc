@@ -12,10 +12,15 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/server.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built with its Mutex deadlock detection on (a debug
+  // aid that keeps a global lock-order graph); gRPC's and our mutexes would
+  // pay for it on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   duban::services::ServerOptions options;
   options.data_dir = "data";
   options.import_plan = std::string(DUBAN_DEFAULT_PLANS_DIR) +
