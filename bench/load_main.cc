@@ -11,7 +11,9 @@
 //                    sent, as `dubanctl admin token issue` does) for every
 //                    agency that LEADs a task of --plan, then submits valid
 //                    reports (unique request ids, years within the plan) round
-//                    robin over (task, lead agency, year).
+//                    robin over (task, lead agency, year). With --plan_copies
+//                    N, over the N copies duban-gen makes of --plan
+//                    (<plan>-0 ... <plan>-(N-1)), every plan's pairs in turn.
 //   read_events      AuditService.ReadEventBatches of the whole log, --repeat
 //                    times, --streams at once (events/s). Each EventBatch is
 //                    parsed (its AuditEvents: hash and stored bytes), the
@@ -38,6 +40,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +70,7 @@ struct Options {
   std::string token_file;
   std::string method = "ping";
   std::string plan_id = "qinghai-employment-2021";
+  int plan_copies = 1;  // >1: the plans <plan_id>-0 ... as bench/duban-gen names them
   int concurrency = 64;
   int channels = 1;
   double duration = 10;
@@ -266,52 +270,64 @@ json GroupCommitDelta(const duban::v1::ServerStats& a, const duban::v1::ServerSt
 
 // An agency's credential and a task it leads.
 struct Target {
+  std::string plan_id;
   int task = 0;
   std::string agency;
   std::string token;
 };
 
-// Issues a credential for every agency that leads a task of the plan.
+// The plans reports go to: --plan, or its --plan_copies copies.
+std::vector<std::string> PlanIds(const Options& o) {
+  if (o.plan_copies <= 1) return {o.plan_id};
+  std::vector<std::string> ids;
+  for (int k = 0; k < o.plan_copies; ++k) ids.push_back(absl::StrCat(o.plan_id, "-", k));
+  return ids;
+}
+
+// Issues a credential for every agency that leads a task of one plan (agency
+// credentials are bound to their plan).
 std::vector<Target> SetUpAgencies(const std::shared_ptr<grpc::Channel>& channel,
-                                  const Options& o, const std::string& admin_token,
+                                  const std::string& plan_id, const std::string& admin_token,
                                   const std::string& run_id, int* first_year, int* last_year) {
   auto assignment = duban::v1::AssignmentService::NewStub(channel);
   auto admin = duban::v1::AdminService::NewStub(channel);
   duban::v1::GetPlanRequest plan_req;
-  plan_req.set_plan_id(o.plan_id);
+  plan_req.set_plan_id(plan_id);
   duban::v1::Plan plan;
   Check(assignment->GetPlan(Context(admin_token).get(), plan_req, &plan),
-        absl::StrCat("GetPlan ", o.plan_id));
+        absl::StrCat("GetPlan ", plan_id));
   *first_year = plan.start_year();
   *last_year = plan.end_year();
   std::vector<Target> targets;
   std::string page;
   do {
     duban::v1::ListTasksRequest req;
-    req.set_plan_id(o.plan_id);
+    req.set_plan_id(plan_id);
     req.set_page_size(500);
     req.set_page_token(page);
     duban::v1::ListTasksResponse resp;
     Check(assignment->ListTasks(Context(admin_token).get(), req, &resp), "ListTasks");
     for (const auto& task : resp.tasks()) {
       for (const auto& r : task.responsibilities()) {
-        if (r.role() == duban::v1::LEAD) targets.push_back({task.number(), r.agency_id(), ""});
+        if (r.role() == duban::v1::LEAD) {
+          targets.push_back({plan_id, task.number(), r.agency_id(), ""});
+        }
       }
     }
     page = resp.next_page_token();
   } while (!page.empty());
-  if (targets.empty()) Die(absl::StrCat("plan ", o.plan_id, " has no task with a LEAD agency"));
+  if (targets.empty()) Die(absl::StrCat("plan ", plan_id, " has no task with a LEAD agency"));
   std::map<std::string, std::string> tokens;
   for (const Target& t : targets) tokens[t.agency];
   for (auto& [agency, token] : tokens) {
     absl::StatusOr<std::string> made = duban::clients::NewBearerToken();
     if (!made.ok()) Die(std::string(made.status().message()));
     duban::v1::IssueCredentialRequest req;
-    req.set_request_id(absl::StrCat("load-", run_id, "-issue-", agency));
+    req.set_request_id(absl::StrCat("load-", run_id, "-issue-", plan_id, "-", agency));
     req.set_principal("agency:" + agency);
     req.set_token_sha256(duban::clients::Sha256Hex(*made));
     req.set_label("duban-load");
-    req.set_plan_id(o.plan_id);
+    req.set_plan_id(plan_id);
     duban::v1::Credential cred;
     Check(admin->IssueCredential(Context(admin_token).get(), req, &cred),
           absl::StrCat("IssueCredential for agency:", agency));
@@ -354,9 +370,15 @@ json RunUnary(const Options& o, const std::string& admin_token) {
     };
   } else {
     if (admin_token.empty()) Die("--method submit_progress needs --token_file (the admin token)");
-    targets = SetUpAgencies(channels[0], o, admin_token, run_id, &first_year, &last_year);
-    std::map<std::string, int> agencies;
-    for (const auto& t : targets) agencies[t.agency] += 1;
+    const std::vector<std::string> plans = PlanIds(o);
+    for (const std::string& plan : plans) {
+      std::vector<Target> more =
+          SetUpAgencies(channels[0], plan, admin_token, run_id, &first_year, &last_year);
+      targets.insert(targets.end(), more.begin(), more.end());
+    }
+    std::set<std::pair<std::string, std::string>> agencies;  // one credential each
+    for (const auto& t : targets) agencies.insert({t.plan_id, t.agency});
+    setup["plans"] = plans.size();
     setup["lead_pairs"] = targets.size();
     setup["agencies"] = agencies.size();
     setup["years"] = {first_year, last_year};
@@ -366,7 +388,7 @@ json RunUnary(const Options& o, const std::string& admin_token) {
       const Target& t = targets[k % targets.size()];
       duban::v1::SubmitProgressRequest& req = submit_req[i];
       req.set_request_id(absl::StrCat("load-", run_id, "-", k));
-      req.set_plan_id(o.plan_id);
+      req.set_plan_id(t.plan_id);
       req.set_task_number(t.task);
       req.set_year(first_year + static_cast<int>((k / targets.size()) % years));
       req.set_status(duban::v1::ON_TRACK);
@@ -493,8 +515,9 @@ void PrintText(const json& r) {
       method, r["target"].get<std::string>(), r["concurrency"].get<int>(),
       r["channels"].get<int>(), r["seconds"].get<double>(), r["warmup_seconds"].get<double>());
   if (r.contains("setup")) {
-    std::cout << absl::StrFormat("setup      %d agency credentials issued, %d (task, lead) pairs, "
-                                 "years %d-%d\n",
+    std::cout << absl::StrFormat("setup      %d plan(s), %d agency credentials issued, %d (task, "
+                                 "lead) pairs, years %d-%d\n",
+                                 r["setup"]["plans"].get<int>(),
                                  r["setup"]["agencies"].get<int>(),
                                  r["setup"]["lead_pairs"].get<int>(),
                                  r["setup"]["years"][0].get<int>(),
@@ -545,6 +568,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ping", "submit_progress", "read_events", "read_events_unary_stream"}))
       ->capture_default_str();
   app.add_option("--plan", o.plan_id, "plan whose lead agencies report (submit_progress)")
+      ->capture_default_str();
+  app.add_option("--plan_copies,--plan-copies", o.plan_copies,
+                 "submit_progress over this many copies of --plan as bench/duban-gen names "
+                 "them (<plan>-0, <plan>-1, ...; 1: --plan itself)")
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   app.add_option("--concurrency", o.concurrency, "unary calls in flight")
       ->check(CLI::Range(1, 100000))
