@@ -131,13 +131,14 @@ int main(int argc, char** argv) {
   maybe_snapshot();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "\n");
-  size_t escalations = 0, reports = 0;
+  size_t escalations = 0, open = 0, reports = 0;
   for (const auto& id : fleet.plan_ids) {
-    escalations += fleet.state.FindPlan(id)->escalations.size();
+    escalations += fleet.state.FindPlan(id)->timelines.size();  // open and closed
+    open += fleet.state.FindPlan(id)->escalations.size();
     reports += fleet.state.FindPlan(id)->progress.size();
   }
-  std::printf("%s: %d plans, %llu events, %zu (task, year, agency) reports, %zu escalations, in %.1f s\n",
+  std::printf("%s: %d plans, %llu events, %zu (task, year, agency) reports, %zu escalations (%zu open), in %.1f s\n",
               data_dir.c_str(), plans, static_cast<unsigned long long>(log->head().seq), reports,
-              escalations, s);
+              escalations, open, s);
   return 0;
 }

@@ -746,12 +746,20 @@ std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::ve
     if (added) scope.all = false;
     if (scope.all) continue;
     const PlanState* plan = state.FindPlan(e.plan_id());
-    auto escalation_subject = [&](const std::string& id) -> const duban::v1::Subject* {
-      if (plan == nullptr) return nullptr;
-      auto esc = plan->escalations.find(id);
-      return esc == plan->escalations.end() ? nullptr : &esc->second->subject();
+    // The subject's task (and year) or indicator; a resolution has closed
+    // its escalation already, whose subject the state keeps that much of.
+    auto escalation_subject = [&](const std::string& id) -> std::optional<PlanState::ClosedEscalation> {
+      if (plan == nullptr) return std::nullopt;
+      auto open = plan->escalations.find(id);
+      if (open != plan->escalations.end()) {
+        const auto& s = open->second->subject();
+        return PlanState::ClosedEscalation{s.task_number(), s.indicator_number(), s.year()};
+      }
+      auto closed = plan->closed_escalations.find(id);
+      if (closed != plan->closed_escalations.end()) return closed->second;
+      return std::nullopt;
     };
-    const duban::v1::Subject* subject = nullptr;
+    std::optional<PlanState::ClosedEscalation> subject;
     switch (e.payload_case()) {
       case Event::kProgressReported:  // a report speaks of its year only
         scope.AddTask(e.progress_reported().report().task_number(),
@@ -776,10 +784,10 @@ std::vector<Event> DeriveAfter(const State& state, absl::Time now, const std::ve
         scope.all = true;  // the plan, its registry, its ruleset: everything may change
         break;
     }
-    if (subject != nullptr) {
-      if (subject->task_number() != 0) scope.AddTask(subject->task_number(), subject->year());
-      if (subject->indicator_number() != 0) scope.indicators.insert(subject->indicator_number());
-      if (subject->task_number() == 0 && subject->indicator_number() == 0) scope.all = true;
+    if (subject.has_value()) {
+      if (subject->task_number != 0) scope.AddTask(subject->task_number, subject->year);
+      if (subject->indicator_number != 0) scope.indicators.insert(subject->indicator_number);
+      if (subject->task_number == 0 && subject->indicator_number == 0) scope.all = true;
     } else if (e.has_escalation_acknowledged() || e.has_escalation_resolved()) {
       scope.all = true;
     }
@@ -887,26 +895,36 @@ std::vector<DerivationDifference> CheckDerivations(
   return out;
 }
 
-absl::StatusOr<const Escalation*> RequireEscalation(const PlanState& plan, const std::string& id) {
+namespace {
+
+absl::Status EscalationNotFound(const PlanState& plan, const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found in plan \"",
+                                          plan.plan.plan_id(), "\""));
+}
+
+}  // namespace
+
+absl::StatusOr<Escalation> RequireEscalation(const PlanState& plan, const std::string& id,
+                                             const EventLoader& load) {
   RETURN_IF_ERROR(CheckId("escalation_id", id));
-  auto it = plan.escalations.find(id);
-  if (it == plan.escalations.end()) {
-    return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found in plan \"",
-                                            plan.plan.plan_id(), "\""));
-  }
-  return &*it->second;
+  absl::StatusOr<Escalation> found = plan.FindEscalation(id, load);
+  if (absl::IsNotFound(found.status())) return EscalationNotFound(plan, id);
+  return found;
 }
 
 namespace {
 
+// An open (or acknowledged) escalation: the state keeps those.
 absl::StatusOr<const Escalation*> RequireOpen(const State& state, const std::string& plan_id,
                                               const std::string& id) {
   ASSIGN_OR_RETURN(const PlanState* plan, RequirePlan(state, plan_id));
-  ASSIGN_OR_RETURN(const Escalation* esc, RequireEscalation(*plan, id));
-  if (esc->state() != duban::v1::OPEN && esc->state() != duban::v1::ACKNOWLEDGED) {
+  RETURN_IF_ERROR(CheckId("escalation_id", id));
+  if (plan->closed_escalations.count(id)) {
     return absl::FailedPreconditionError(absl::StrCat("escalation ", id, " is already closed"));
   }
-  return esc;
+  auto it = plan->escalations.find(id);
+  if (it == plan->escalations.end()) return EscalationNotFound(*plan, id);
+  return &*it->second;
 }
 
 }  // namespace

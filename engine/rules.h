@@ -102,8 +102,12 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecideResolve(const State& state,
                                                             const duban::v1::ResolveRequest& req,
                                                             absl::Time now);
 
-absl::StatusOr<const duban::v1::Escalation*> RequireEscalation(const PlanState& plan,
-                                                               const std::string& id);
+// The escalation `id` of the plan, open or closed (a closed one is read back
+// with `load`), without its timeline; INVALID_ARGUMENT for a malformed id,
+// NOT_FOUND naming the plan for an unknown one.
+absl::StatusOr<duban::v1::Escalation> RequireEscalation(const PlanState& plan,
+                                                        const std::string& id,
+                                                        const EventLoader& load);
 
 // The agencies an escalation is about (its notices go to them).
 std::vector<std::string> ResponsibleAgencies(const PlanState& plan,

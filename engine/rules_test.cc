@@ -162,15 +162,38 @@ TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
   auto cleared = Evaluate(state_, "test-plan", Cst(2022, 4, 5), late);
   Commit(cleared);
   EXPECT_EQ(Open("overdue", 2, 2021), nullptr);
-  const duban::v1::Escalation* closed = nullptr;
-  for (const auto& [id, e] : plan().escalations) {
-    if (e->subject().task_number() == 2) closed = &*e;
+  // The state keeps of a closed escalation only its timeline's seqs and
+  // subject; the rest is read back from its events.
+  std::string closed_id;
+  for (const auto& [id, c] : plan().closed_escalations) {
+    if (c.task_number == 2 && c.year == 2021) closed_id = id;
   }
-  ASSERT_NE(closed, nullptr);
+  ASSERT_FALSE(closed_id.empty());
+  EXPECT_EQ(plan().escalations.count(closed_id), 0u);
+  auto closed = plan().WithTimeline(closed_id, log_.Loader());
+  ASSERT_TRUE(closed.ok()) << closed.status();
   EXPECT_EQ(closed->state(), duban::v1::CLEARED);
   EXPECT_EQ(closed->cleared_by_seq(), late);
   EXPECT_EQ(closed->ruleset_version(), 1u);
-  EXPECT_GE(plan().WithTimeline(closed->id(), log_.Loader())->timeline_size(), 4);  // opened, 催办, 督办, cleared
+  EXPECT_EQ(closed->level(), duban::v1::CIRCULATION);  // folded from its climbs (通报 by now)
+  EXPECT_EQ(closed->subject().task_number(), 2);
+  EXPECT_GE(closed->timeline_size(), 5);  // opened, 催办, 督办, 通报, cleared
+  auto without = plan().FindEscalation(closed_id, log_.Loader());
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->timeline_size(), 0);
+  EXPECT_EQ(without->state(), duban::v1::CLEARED);
+  // A closed escalation takes no more acknowledgements or resolutions.
+  duban::v1::ResolveRequest resolve;
+  resolve.set_plan_id("test-plan");
+  resolve.set_escalation_id(closed_id);
+  resolve.set_reason("已办结");
+  EXPECT_EQ(DecideResolve(state_, resolve, Cst(2022, 4, 6)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  resolve.set_escalation_id("esc-999");
+  EXPECT_EQ(DecideResolve(state_, resolve, Cst(2022, 4, 6)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(plan().FindEscalation("esc-999", log_.Loader()).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 // After a command the rules look only at what it touched: a report on task 3
@@ -268,11 +291,19 @@ TEST_F(RulesTest, BindingIndicatorsEscalateFasterAndResolvedStaysClosed) {
   auto resolved = DecideResolve(state_, resolve, Cst(2022, 1, 15));
   ASSERT_TRUE(resolved.ok());
   Commit(*resolved);
+  EXPECT_TRUE(plan().escalations.empty());
+  ASSERT_EQ(plan().closed_escalations.size(), 1u);
+  EXPECT_EQ(plan().FindEscalation(resolve.escalation_id(), log_.Loader())->state(),
+            duban::v1::RESOLVED);
   EXPECT_TRUE(Tick(Cst(2022, 1, 20)).empty());
+  // The resolution re-evaluates its subject (the indicator), though the state
+  // no longer keeps the escalation: nothing reopens while nothing changes.
+  EXPECT_TRUE(DeriveAfter(state_, Cst(2022, 1, 20), *resolved).empty());
   // A new value that is still off track opens a new one.
   Value(2, 2021, 10.1, "drc");
   Tick(Cst(2022, 1, 21));
-  EXPECT_EQ(plan().escalations.size(), 2u);
+  EXPECT_EQ(plan().escalations.size(), 1u);
+  EXPECT_EQ(plan().EscalationIds().size(), 2u);
 }
 
 TEST_F(RulesTest, AtRiskReportsAndDeterminism) {

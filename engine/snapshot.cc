@@ -67,14 +67,22 @@ struct SnapshotAccess {
       for (const auto& v : revisions) *o->add_revisions() = v;
     }
     *out->mutable_rules() = *p.rules;
-    for (const auto& [eid, e] : p.escalations) {
+    for (const auto& [eid, seqs] : p.timelines) {  // every escalation, open or closed
       auto* o = out->add_escalations();
       o->set_id(eid);
-      *o->mutable_escalation() = *e;
-      auto t = p.timelines.find(eid);
-      if (t != p.timelines.end()) {
-        for (uint64_t seq : t->second.All()) o->add_timeline_seqs(seq);
+      auto open = p.escalations.find(eid);
+      if (open != p.escalations.end()) {
+        *o->mutable_escalation() = *open->second;
+      } else {
+        auto closed = p.closed_escalations.find(eid);
+        if (closed == p.closed_escalations.end()) continue;  // (Apply keeps no such timeline)
+        o->set_closed(true);
+        auto* subject = o->mutable_escalation()->mutable_subject();
+        subject->set_task_number(closed->second.task_number);
+        subject->set_indicator_number(closed->second.indicator_number);
+        subject->set_year(closed->second.year);
       }
+      for (uint64_t seq : seqs.All()) o->add_timeline_seqs(seq);
     }
     for (const auto& [key, eid] : p.open_escalations) {
       auto* o = out->add_open_escalations();
@@ -156,7 +164,12 @@ struct SnapshotAccess {
     p.rules = std::move(*in.mutable_rules());
     for (auto& e : *in.mutable_escalations()) {
       p.timelines.Mutable()[e.id()].Append(e.timeline_seqs().begin(), e.timeline_seqs().end());
-      p.escalations.Mutable()[e.id()] = std::move(*e.mutable_escalation());
+      if (e.closed()) {
+        const auto& s = e.escalation().subject();
+        p.closed_escalations.Mutable()[e.id()] = {s.task_number(), s.indicator_number(), s.year()};
+      } else {
+        p.escalations.Mutable()[e.id()] = std::move(*e.mutable_escalation());
+      }
     }
     for (const auto& o : in.open_escalations()) {
       p.open_escalations.Mutable()[o.subject_key()] = o.escalation_id();

@@ -25,7 +25,9 @@ namespace duban::engine {
 // Bump whenever State::Apply would build a different state from the same
 // events, or a field is added to State: older snapshots are then ignored
 // (and the log replayed) rather than trusted.
-inline constexpr uint32_t kSnapshotFormat = 2;  // 2: report histories as seqs + latest
+// 2: report histories as seqs + latest; 3: closed escalations as their
+// timeline's seqs and subject only.
+inline constexpr uint32_t kSnapshotFormat = 3;
 
 // The state's snapshot; `event_hash` is the log's hash of event state.seq(),
 // recorded so a loader can tell the snapshot belongs to the log it reads.

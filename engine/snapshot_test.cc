@@ -117,7 +117,8 @@ TEST(SnapshotTest, TheHistoryCoversEscalationsAndNotices) {
   for (const Event& e : History()) ASSERT_TRUE(s.Apply(e).ok());
   const PlanState* plan = s.FindPlan("test-plan");
   ASSERT_NE(plan, nullptr);
-  EXPECT_GE(plan->escalations.size(), 3u);
+  EXPECT_GE(plan->escalations.size() + plan->closed_escalations.size(), 3u);
+  EXPECT_FALSE(plan->closed_escalations.empty());
   EXPECT_FALSE(plan->open_escalations.empty());
   EXPECT_FALSE(plan->resolved_facts.empty());
   EXPECT_GT(s.latest_checkpoint_seq(), 0u);

@@ -181,22 +181,131 @@ duban::v1::TimelineEntry TimelineEntryFor(const Event& e, int64_t repeat_count) 
   return t;
 }
 
-absl::StatusOr<duban::v1::Escalation> PlanState::WithTimeline(const std::string& id,
-                                                              const EventLoader& load) const {
-  auto it = escalations.find(id);
-  if (it == escalations.end()) return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found"));
-  duban::v1::Escalation out = *it->second;
-  auto t = timelines.find(id);
-  if (t == timelines.end()) return out;
+namespace {
+
+// An escalation from its events (read with `load`): folded for a closed one,
+// which the state does not keep; with its timeline if `timeline`.
+absl::StatusOr<duban::v1::Escalation> Rebuild(const PlanState& plan, const std::string& id,
+                                              const EventLoader& load, bool timeline) {
+  auto open = plan.escalations.find(id);
+  const bool closed = open == plan.escalations.end();
+  auto t = plan.timelines.find(id);
+  if (closed && (t == plan.timelines.end() || !plan.closed_escalations.count(id))) {
+    return absl::NotFoundError(absl::StrCat("escalation \"", id, "\" not found"));
+  }
+  duban::v1::Escalation out;
+  if (!closed) {
+    out = *open->second;
+    if (!timeline || t == plan.timelines.end()) return out;
+  }
   int64_t count = 1;  // "repeated (n)" counts from the opening
+  bool first = true;
   for (uint64_t seq : t->second.All()) {
     absl::StatusOr<Event> e = load(seq);
     if (!e.ok()) return e.status();
     if (e->seq() != seq) return absl::DataLossError(absl::StrCat("seq ", seq, " read back as ", e->seq()));
+    if (closed) {
+      absl::Status folded = first ? (e->has_escalation_opened()
+                                         ? absl::OkStatus()
+                                         : absl::DataLossError("not its opening"))
+                                  : FoldEscalationChange(*e, &out);
+      if (first && folded.ok()) out = OpenedEscalation(*e);
+      if (!folded.ok() || out.id() != id) {
+        return absl::DataLossError(absl::StrCat("seq ", seq, " is not an event of escalation ", id,
+                                                " as its timeline says: ", folded.message()));
+      }
+    }
+    first = false;
     if (e->has_escalation_repeated()) ++count;
-    *out.add_timeline() = TimelineEntryFor(*e, count);
+    if (timeline) *out.add_timeline() = TimelineEntryFor(*e, count);
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<duban::v1::Escalation> PlanState::FindEscalation(const std::string& id,
+                                                                const EventLoader& load) const {
+  return Rebuild(*this, id, load, false);
+}
+
+absl::StatusOr<duban::v1::Escalation> PlanState::WithTimeline(const std::string& id,
+                                                              const EventLoader& load) const {
+  return Rebuild(*this, id, load, true);
+}
+
+std::vector<std::string> PlanState::EscalationIds() const {
+  std::vector<std::string> ids;
+  ids.reserve(timelines.size());
+  for (const auto& [id, _] : timelines) ids.push_back(id);
+  // esc-2 before esc-10
+  std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  return ids;
+}
+
+duban::v1::Escalation OpenedEscalation(const Event& opened) {
+  duban::v1::Escalation esc = opened.escalation_opened().escalation();
+  esc.set_state(duban::v1::OPEN);
+  esc.set_count(1);
+  esc.set_level_at_micros(esc.opened_at_micros());
+  esc.clear_timeline();
+  return esc;
+}
+
+absl::Status FoldEscalationChange(const Event& e, duban::v1::Escalation* esc) {
+  if (esc->state() != duban::v1::OPEN && esc->state() != duban::v1::ACKNOWLEDGED) {
+    return absl::FailedPreconditionError(absl::StrCat("escalation ", esc->id(), " is closed"));
+  }
+  switch (e.payload_case()) {
+    case Event::kEscalationRaised: {
+      const auto& p = e.escalation_raised();
+      if (p.escalation_id() != esc->id()) break;
+      if (p.level() <= esc->level()) {
+        return absl::FailedPreconditionError("an escalation only climbs");
+      }
+      esc->set_level(p.level());
+      esc->set_level_at_micros(p.at_micros());
+      esc->set_state(duban::v1::OPEN);
+      return absl::OkStatus();
+    }
+    case Event::kEscalationRepeated: {
+      const auto& p = e.escalation_repeated();
+      if (p.escalation_id() != esc->id()) break;
+      esc->set_count(esc->count() + 1);
+      *esc->mutable_fact_seqs() = p.fact_seqs();
+      esc->set_summary(p.summary());
+      return absl::OkStatus();
+    }
+    case Event::kEscalationAcknowledged: {
+      const auto& p = e.escalation_acknowledged();
+      if (p.escalation_id() != esc->id()) break;
+      esc->set_state(duban::v1::ACKNOWLEDGED);
+      esc->set_measures(p.measures());
+      esc->set_ack_due_micros(p.due_micros());
+      return absl::OkStatus();
+    }
+    case Event::kEscalationResolved: {
+      const auto& p = e.escalation_resolved();
+      if (p.escalation_id() != esc->id()) break;
+      esc->set_state(duban::v1::RESOLVED);
+      esc->set_resolution(p.reason());
+      return absl::OkStatus();
+    }
+    case Event::kEscalationCleared: {
+      const auto& p = e.escalation_cleared();
+      if (p.escalation_id() != esc->id()) break;
+      esc->set_state(duban::v1::CLEARED);
+      esc->set_cleared_by_seq(p.cleared_by_seq());
+      esc->set_resolution(p.reason());
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("not a change of escalation ", esc->id()));
 }
 
 void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
@@ -392,55 +501,24 @@ absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
     case Event::kEscalationResolved: id = e.escalation_resolved().escalation_id(); break;
     default: id = e.escalation_cleared().escalation_id(); break;
   }
+  if (ps.closed_escalations.count(id)) return Misfit(e, "escalation " + id + " is closed");
   auto& escalations = ps.escalations.Mutable();
   auto it = escalations.find(id);
   if (it == escalations.end()) return Misfit(e, "unknown escalation " + id);
   duban::v1::Escalation& esc = it->second.Mutable();  // unchanged in value if it misfits
-  if (esc.state() != duban::v1::OPEN && esc.state() != duban::v1::ACKNOWLEDGED) {
-    return Misfit(e, "escalation " + id + " is closed");
-  }
-  const std::string key = SubjectKey(esc.subject());
-  switch (e.payload_case()) {
-    case Event::kEscalationRaised: {
-      const auto& p = e.escalation_raised();
-      if (p.level() <= esc.level()) return Misfit(e, "an escalation only climbs");
-      esc.set_level(p.level());
-      esc.set_level_at_micros(p.at_micros());
-      esc.set_state(duban::v1::OPEN);
-      break;
-    }
-    case Event::kEscalationRepeated: {
-      const auto& p = e.escalation_repeated();
-      esc.set_count(esc.count() + 1);
-      *esc.mutable_fact_seqs() = p.fact_seqs();
-      esc.set_summary(p.summary());
-      break;
-    }
-    case Event::kEscalationAcknowledged: {
-      const auto& p = e.escalation_acknowledged();
-      esc.set_state(duban::v1::ACKNOWLEDGED);
-      esc.set_measures(p.measures());
-      esc.set_ack_due_micros(p.due_micros());
-      break;
-    }
-    case Event::kEscalationResolved: {
-      const auto& p = e.escalation_resolved();
-      esc.set_state(duban::v1::RESOLVED);
-      esc.set_resolution(p.reason());
-      ps.open_escalations.Mutable().erase(key);
-      ps.resolved_facts.Mutable()[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
-      break;
-    }
-    default: {
-      const auto& p = e.escalation_cleared();
-      esc.set_state(duban::v1::CLEARED);
-      esc.set_cleared_by_seq(p.cleared_by_seq());
-      esc.set_resolution(p.reason());
-      ps.open_escalations.Mutable().erase(key);
-      break;
-    }
-  }
+  absl::Status folded = FoldEscalationChange(e, &esc);
+  if (!folded.ok()) return Misfit(e, std::string(folded.message()));
   ps.timelines.Mutable()[id].push_back(e.seq());
+  if (esc.state() == duban::v1::RESOLVED || esc.state() == duban::v1::CLEARED) {
+    const std::string key = SubjectKey(esc.subject());
+    ps.open_escalations.Mutable().erase(key);
+    if (esc.state() == duban::v1::RESOLVED) {
+      ps.resolved_facts.Mutable()[key] = {esc.fact_seqs().begin(), esc.fact_seqs().end()};
+    }
+    ps.closed_escalations.Mutable()[id] = {esc.subject().task_number(),
+                                           esc.subject().indicator_number(), esc.subject().year()};
+    escalations.erase(it);  // the log keeps it
+  }
   return absl::OkStatus();
 }
 
@@ -599,15 +677,12 @@ absl::Status State::ApplyToPlan(const Event& e, PlanState& ps) {
       return absl::OkStatus();
     }
     case Event::kEscalationOpened: {
-      duban::v1::Escalation esc = e.escalation_opened().escalation();
+      duban::v1::Escalation esc = OpenedEscalation(e);
       const std::string key = SubjectKey(esc.subject());
-      if (esc.id().empty() || ps.escalations.count(esc.id()) || ps.open_escalations.count(key)) {
+      if (esc.id().empty() || ps.escalations.count(esc.id()) ||
+          ps.closed_escalations.count(esc.id()) || ps.open_escalations.count(key)) {
         return Misfit(e, "escalation id taken or subject already open");
       }
-      esc.set_state(duban::v1::OPEN);
-      esc.set_count(1);
-      esc.set_level_at_micros(esc.opened_at_micros());
-      esc.clear_timeline();
       ps.open_escalations.Mutable()[key] = esc.id();
       ps.resolved_facts.Mutable().erase(key);
       ++ps.escalations_opened;

@@ -108,15 +108,32 @@ struct PlanState {
   // open one per subject, and what a supervisor resolved (so an unchanged
   // condition does not reopen at once).
   Cow<duban::v1::RulesetVersion> rules;
-  // Escalations are kept without their timelines, which grow with every
-  // transition: only the seqs of their events are kept, and WithTimeline
-  // puts a timeline back together from the log.
+  // Open (and acknowledged) escalations by id, kept without their timelines,
+  // which grow with every transition: only the seqs of their events are
+  // kept, and WithTimeline puts a timeline back together from the log.
   CowMap<std::map<std::string, Cow<duban::v1::Escalation>>> escalations;
   CowMap<std::map<std::string, SeqList>> timelines;  // the seqs of each escalation's events
-  // The escalation with its timeline, whose entries are rebuilt from its
-  // events read with `load` (TimelineEntryFor); NOT_FOUND for no such id.
+  // A closed (cleared or resolved) escalation is not kept either, only its
+  // timeline's seqs and what re-evaluating after its resolution needs of its
+  // subject: the log has the rest (FindEscalation, WithTimeline read it back).
+  // So escalations that keep reopening cost tens of bytes each, not a kilobyte.
+  struct ClosedEscalation {
+    int32_t task_number = 0;
+    int32_t indicator_number = 0;
+    int32_t year = 0;
+  };
+  CowMap<std::map<std::string, ClosedEscalation>> closed_escalations;
+  // The escalation (open or closed) as it stands, without its timeline; a
+  // closed one is rebuilt from its events read with `load`. NOT_FOUND for no
+  // such id.
+  absl::StatusOr<duban::v1::Escalation> FindEscalation(const std::string& id,
+                                                       const EventLoader& load) const;
+  // The same with its timeline, whose entries are rebuilt from its events
+  // read with `load` (TimelineEntryFor).
   absl::StatusOr<duban::v1::Escalation> WithTimeline(const std::string& id,
                                                      const EventLoader& load) const;
+  // Every escalation's id, open or closed, in the order they opened.
+  std::vector<std::string> EscalationIds() const;
   CowMap<std::map<std::string, std::string>> open_escalations;  // SubjectKey -> id
   CowMap<std::map<std::string, std::vector<uint64_t>>> resolved_facts;  // SubjectKey -> facts then
   int64_t escalations_opened = 0;
@@ -216,6 +233,12 @@ duban::v1::ProgressReport ReportFromEvent(const duban::v1::Event& event);
 // The timeline entry an escalation event makes (`repeat_count`: the
 // escalation's count after it, for a repetition).
 duban::v1::TimelineEntry TimelineEntryFor(const duban::v1::Event& event, int64_t repeat_count);
+
+// An escalation as EscalationOpened opens it (OPEN, count 1, no timeline).
+duban::v1::Escalation OpenedEscalation(const duban::v1::Event& opened);
+// Brings `esc` past one of its later events (raised, repeated, acknowledged,
+// resolved, cleared); `esc` is unchanged if the event does not fit it.
+absl::Status FoldEscalationChange(const duban::v1::Event& event, duban::v1::Escalation* esc);
 
 // Every revision of a (task, year, agency)'s reports, oldest first.
 absl::StatusOr<std::vector<duban::v1::ProgressReport>> Revisions(

@@ -443,7 +443,7 @@ ServerUnaryReactor* AuditServiceImpl::GetStateAt(CallbackServerContext* ctx, con
              for (const auto& v : history) *s->add_indicator_values() = v;
            }
            const engine::EventLoader load = LogLoader(authority_->log());
-           for (const auto& [id, _] : plan->escalations) {
+           for (const std::string& id : plan->EscalationIds()) {
              ASSIGN_OR_RETURN(*s->add_escalations(), plan->WithTimeline(id, load));
            }
            *s->mutable_rules() = *plan->rules;
@@ -624,11 +624,12 @@ ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* c
          [this, call](const engine::State& s, const Principal&) -> absl::Status {
            const auto& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
-           ASSIGN_OR_RETURN(const v1::Escalation* esc,
-                            engine::RequireEscalation(*plan, r.escalation_id()));
+           const engine::EventLoader load = LogLoader(authority_->log());
+           ASSIGN_OR_RETURN(const v1::Escalation found,
+                            engine::RequireEscalation(*plan, r.escalation_id(), load));
+           const v1::Escalation* esc = &found;
            v1::Explanation* x = call->response();
-           ASSIGN_OR_RETURN(*x->mutable_escalation(),
-                            plan->WithTimeline(esc->id(), LogLoader(authority_->log())));
+           ASSIGN_OR_RETURN(*x->mutable_escalation(), plan->WithTimeline(esc->id(), load));
            x->set_ruleset_version(esc->ruleset_version());
            x->set_evaluated_at_micros(esc->opened_at_micros());
            std::set<uint64_t> facts(esc->fact_seqs().begin(), esc->fact_seqs().end());

@@ -247,20 +247,33 @@ ServerUnaryReactor* SupervisionServiceImpl::ListEscalations(CallbackServerContex
                                                             const ByteBuffer* in, ByteBuffer* out) {
   return Serve<v1::ListEscalationsRequest, v1::ListEscalationsResponse>(ctx, in, out, [this](auto* call) {
     Read(sequencer_, call, Permission::kReadPlan,
-         [call](const engine::State& s, const Principal& who) -> absl::Status {
+         [this, call](const engine::State& s, const Principal& who) -> absl::Status {
            const v1::ListEscalationsRequest& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
            if (!v1::EscalationState_IsValid(r.state()) || !v1::Level_IsValid(r.level())) {
              return absl::InvalidArgumentError("state/level: unknown value");
            }
-           // In the order they opened (esc-2 before esc-10).
-           std::vector<const v1::Escalation*> ordered;
-           for (const auto& [id, e] : plan->escalations) ordered.push_back(&*e);
-           std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
-             return a->id().size() != b->id().size() ? a->id().size() < b->id().size()
-                                                     : a->id() < b->id();
-           });
-           for (const v1::Escalation* ep : ordered) {
+           const bool open_wanted = r.open_only() || r.state() == v1::OPEN ||
+                                    r.state() == v1::ACKNOWLEDGED;
+           const engine::EventLoader load = LogLoader(log_);
+           // In the order they opened (esc-2 before esc-10). Closed ones are
+           // read back from the log, unless the filters rule them out first.
+           for (const std::string& id : plan->EscalationIds()) {
+             v1::Escalation closed;
+             const v1::Escalation* ep = nullptr;
+             if (auto open = plan->escalations.find(id); open != plan->escalations.end()) {
+               ep = &*open->second;
+             } else {
+               auto c = plan->closed_escalations.find(id);
+               if (open_wanted || c == plan->closed_escalations.end() ||
+                   (r.task_number() != 0 && c->second.task_number != r.task_number()) ||
+                   (r.indicator_number() != 0 && c->second.indicator_number != r.indicator_number()) ||
+                   (r.year() != 0 && c->second.year != r.year())) {
+                 continue;
+               }
+               ASSIGN_OR_RETURN(closed, plan->FindEscalation(id, load));
+               ep = &closed;
+             }
              const v1::Escalation& e = *ep;
              const auto& sub = e.subject();
              if ((r.state() != v1::ESCALATION_STATE_UNSPECIFIED && e.state() != r.state()) ||
@@ -293,10 +306,11 @@ ServerUnaryReactor* SupervisionServiceImpl::GetEscalation(CallbackServerContext*
          [this, call](const engine::State& s, const Principal& who) -> absl::Status {
            const auto& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
-           ASSIGN_OR_RETURN(const v1::Escalation* e,
-                            engine::RequireEscalation(*plan, r.escalation_id()));
-           RETURN_IF_ERROR(MaySee(who, s, *plan, *e));
-           ASSIGN_OR_RETURN(*call->response(), plan->WithTimeline(e->id(), LogLoader(log_)));
+           const engine::EventLoader load = LogLoader(log_);
+           ASSIGN_OR_RETURN(const v1::Escalation e,
+                            engine::RequireEscalation(*plan, r.escalation_id(), load));
+           RETURN_IF_ERROR(MaySee(who, s, *plan, e));
+           ASSIGN_OR_RETURN(*call->response(), plan->WithTimeline(e.id(), load));
            return absl::OkStatus();
          });
   });
@@ -312,9 +326,9 @@ ServerUnaryReactor* SupervisionServiceImpl::Acknowledge(CallbackServerContext* c
     // Only an agency the escalation is about acknowledges it (or admin).
     absl::Status may = [&]() -> absl::Status {
       ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(*state, req.plan_id()));
-      ASSIGN_OR_RETURN(const v1::Escalation* e,
-                       engine::RequireEscalation(*plan, req.escalation_id()));
-      return MaySee(*who, *state, *plan, *e);
+      ASSIGN_OR_RETURN(const v1::Escalation e,
+                       engine::RequireEscalation(*plan, req.escalation_id(), LogLoader(log_)));
+      return MaySee(*who, *state, *plan, e);
     }();
     if (!may.ok()) return call->Finish(may);
     Sequencer::Command cmd;
