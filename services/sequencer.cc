@@ -33,7 +33,9 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
   s->skipped_snapshots_ = std::move(loaded.skipped);
   s->on_failure_ = std::move(on_failure);
   s->hooks_ = std::move(hooks);
-  s->answerer_ = std::thread([p = s.get()] { p->RunAnswers(); });
+  for (int i = 0; i < kLanes; ++i) {
+    s->lanes_[i].thread = std::thread([p = s.get(), i] { p->RunAnswers(i); });
+  }
   s->writer_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -48,11 +50,13 @@ Sequencer::~Sequencer() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
-  {
-    absl::MutexLock lock(&answers_mu_);
-    answers_stopping_ = true;
+  for (Lane& lane : lanes_) {
+    absl::MutexLock lock(&lane.mu);
+    lane.stopping = true;
   }
-  if (answerer_.joinable()) answerer_.join();  // after the last answer
+  for (Lane& lane : lanes_) {
+    if (lane.thread.joinable()) lane.thread.join();  // after the last answer
+  }
 }
 
 void Sequencer::Submit(Command command) {
@@ -260,21 +264,29 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
 }
 
 void Sequencer::HandOver(std::vector<Answer> answers) {
-  absl::MutexLock lock(&answers_mu_);
-  for (auto& a : answers) answers_.push_back(std::move(a));
+  // Split between the lanes: half of a group each (in order within a lane).
+  const size_t half = (answers.size() + 1) / 2;
+  for (int i = 0; i < kLanes; ++i) {
+    const size_t from = i == 0 ? 0 : half, to = i == 0 ? half : answers.size();
+    if (from >= to) continue;
+    Lane& lane = lanes_[i];
+    absl::MutexLock lock(&lane.mu);
+    for (size_t k = from; k < to; ++k) lane.answers.push_back(std::move(answers[k]));
+  }
 }
 
-void Sequencer::RunAnswers() {
+void Sequencer::RunAnswers(int i) {
+  Lane& lane = lanes_[i];
   while (true) {
     std::deque<Answer> batch;
     {
-      absl::MutexLock lock(&answers_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers_mu_) {
-        return !answers_.empty() || answers_stopping_;
+      absl::MutexLock lock(&lane.mu);
+      auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+        return !lane.answers.empty() || lane.stopping;
       };
-      answers_mu_.Await(absl::Condition(&ready));
-      if (answers_.empty()) return;  // stopping, and every answer given
-      batch.swap(answers_);
+      lane.mu.Await(absl::Condition(&ready));
+      if (lane.answers.empty()) return;  // stopping, and every answer given
+      batch.swap(lane.answers);
     }
     for (auto& [done, response] : batch) done(std::move(response));
   }
