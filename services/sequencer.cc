@@ -264,10 +264,11 @@ void Sequencer::ProcessGroup(std::deque<Command>& group, std::deque<Command>& de
 }
 
 void Sequencer::HandOver(std::vector<Answer> answers) {
-  // Split between the lanes: half of a group each (in order within a lane).
-  const size_t half = (answers.size() + 1) / 2;
+  // Split between the lanes, a share of the group each (in order within a lane).
+  const size_t part = (answers.size() + kLanes - 1) / kLanes;
   for (int i = 0; i < kLanes; ++i) {
-    const size_t from = i == 0 ? 0 : half, to = i == 0 ? half : answers.size();
+    const size_t from = std::min(answers.size(), i * part);
+    const size_t to = std::min(answers.size(), from + part);
     if (from >= to) continue;
     Lane& lane = lanes_[i];
     absl::MutexLock lock(&lane.mu);
