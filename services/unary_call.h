@@ -57,6 +57,17 @@ class UnaryCall {
     reactor->Finish(result);
   }
 
+  // Completes the RPC OK with `bytes`, already the serialized response (a
+  // write's stored answer): sent as they are, not parsed and serialized again.
+  void FinishWithBytes(const std::string& bytes) {
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    out_->Swap(&buffer);
+    delete this;
+    reactor->Finish(grpc::Status::OK);
+  }
+
   template <typename Handler>
   static grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx,
                                          const grpc::ByteBuffer* in, grpc::ByteBuffer* out,
