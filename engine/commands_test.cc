@@ -34,15 +34,10 @@ std::vector<std::string> Kinds(const ImportDecision& d) {
   return out;
 }
 
-duban::v1::AssignResponsibilityRequest Assign(int task, std::string agency, duban::v1::Role role,
-                                              std::string reason = "调整分工") {
-  duban::v1::AssignResponsibilityRequest r;
-  r.set_plan_id("test-plan");
-  r.set_task_number(task);
-  r.set_agency_id(std::move(agency));
-  r.set_role(role);
-  r.set_reason(std::move(reason));
-  return r;
+duban::v1::AssignResponsibilityRequest Assign(int task, const std::string& agency,
+                                              duban::v1::Role role,
+                                              const std::string& reason = "调整分工") {
+  return testing::AssignRequest(task, agency, role, reason);
 }
 
 duban::v1::RevokeResponsibilityRequest Revoke(int task, std::string agency) {

@@ -252,13 +252,7 @@ TEST_F(RulesTest, AReportReevaluatesOnlyItsYearAResponsibilityChangeEveryYear) {
   EXPECT_TRUE(DeriveAfter(state_, later, report).empty());
   // A change of task 3's responsibilities concerns every year of it: the
   // 2021 escalation climbs, task 2's does not.
-  duban::v1::AssignResponsibilityRequest assign;
-  assign.set_plan_id("test-plan");
-  assign.set_task_number(3);
-  assign.set_agency_id("drc");
-  assign.set_role(duban::v1::SUPPORT);
-  assign.set_reason("调整分工");
-  auto assigned = apply(DecideAssign(state_, assign));
+  auto assigned = apply(DecideAssign(state_, testing::AssignRequest(3, "drc", duban::v1::SUPPORT)));
   std::vector<std::string> climbed;
   for (const Event& e : DeriveAfter(state_, later, assigned)) {
     if (e.has_escalation_raised()) climbed.push_back(e.escalation_raised().escalation_id());

@@ -124,12 +124,8 @@ std::vector<Event> GoldenEvents() {
   std::vector<Event> events = ImportEvents();
   State s;
   for (const Event& e : events) EXPECT_TRUE(s.Apply(e).ok());
-  duban::v1::AssignResponsibilityRequest assign;
-  assign.set_plan_id("test-plan");
-  assign.set_task_number(3);
-  assign.set_agency_id("drc");
-  assign.set_role(duban::v1::SUPPORT);
-  assign.set_reason("配合");
+  const duban::v1::AssignResponsibilityRequest assign =
+      testing::AssignRequest(3, "drc", duban::v1::SUPPORT, "配合");
   duban::v1::RevokeResponsibilityRequest revoke;
   revoke.set_plan_id("test-plan");
   revoke.set_task_number(2);

@@ -84,6 +84,19 @@ inline duban::v1::SubmitProgressRequest ProgressRequest(
   return r;
 }
 
+// A request giving `agency` `role` on a task of the test plan.
+inline duban::v1::AssignResponsibilityRequest AssignRequest(int task, const std::string& agency,
+                                                            duban::v1::Role role,
+                                                            const std::string& reason = "调整分工") {
+  duban::v1::AssignResponsibilityRequest r;
+  r.set_plan_id("test-plan");
+  r.set_task_number(task);
+  r.set_agency_id(agency);
+  r.set_role(role);
+  r.set_reason(reason);
+  return r;
+}
+
 // An indicator value request for the test plan.
 inline duban::v1::SubmitIndicatorValueRequest ValueRequest(int indicator, int year, double value,
                                                           const std::string& agency) {
