@@ -196,6 +196,55 @@ TEST_F(RulesTest, OverdueReportsClimbTheLadderPauseAndClear) {
             absl::StatusCode::kNotFound);
 }
 
+// A write's answer is made before its group is written: an escalation an
+// earlier command of the group acknowledged, then resolved, is answered from
+// the escalation as decided with the command's events folded in.
+TEST_F(RulesTest, AnEscalationAfterACommandWhoseGroupIsNotWrittenYet) {
+  Tick(Cst(2022, 2, 1));
+  const std::string id = Open("overdue", 3, 2021)->id();
+  auto unwritten = [&](absl::StatusOr<std::vector<Event>> decided) {  // applied, not logged
+    EXPECT_TRUE(decided.ok()) << decided.status();
+    for (Event& e : *decided) {
+      e.set_seq(state_.seq() + 1);
+      EXPECT_TRUE(state_.Apply(e).ok());
+    }
+    return *decided;
+  };
+  duban::v1::AcknowledgeRequest ack;
+  ack.set_plan_id("test-plan");
+  ack.set_escalation_id(id);
+  ack.set_measures("已部署整改");
+  ack.set_due_micros(absl::ToUnixMicros(Cst(2022, 3, 1)));
+  const std::vector<Event> acked = unwritten(DecideAcknowledge(state_, ack, Cst(2022, 2, 2)));
+  const duban::v1::Escalation before = *plan().escalations.at(id);
+  duban::v1::ResolveRequest resolve;
+  resolve.set_plan_id("test-plan");
+  resolve.set_escalation_id(id);
+  resolve.set_reason("已办结");
+  const std::vector<Event> resolved = unwritten(DecideResolve(state_, resolve, Cst(2022, 2, 3)));
+  ASSERT_EQ(plan().escalations.count(id), 0u);  // closed: the state keeps its seqs only
+
+  const duban::v1::Escalation answer = plan().EscalationAfter(id, before, resolved, log_.Loader());
+  EXPECT_EQ(answer.id(), id);
+  EXPECT_EQ(answer.state(), duban::v1::RESOLVED);
+  EXPECT_EQ(answer.measures(), "已部署整改");
+  EXPECT_EQ(answer.resolution(), "已办结");
+  EXPECT_EQ(answer.timeline_size(), 0) << "the acknowledgement is not in the log yet";
+  // A missing event of a closed escalation is data loss, not "no such escalation".
+  EXPECT_EQ(plan().FindEscalation(id, log_.Loader()).status().code(), absl::StatusCode::kDataLoss);
+
+  // Once the group is written, the same answer with its timeline.
+  for (const auto* events : {&acked, &resolved}) {
+    for (const Event& e : *events) log_.Record(e);
+  }
+  const duban::v1::Escalation written = plan().EscalationAfter(id, before, resolved, log_.Loader());
+  ASSERT_EQ(written.timeline_size(), 3);  // opened, acknowledged, resolved
+  duban::v1::Escalation without = written;
+  without.clear_timeline();
+  EXPECT_EQ(without.SerializeAsString(), answer.SerializeAsString());
+  EXPECT_EQ(without.SerializeAsString(), plan().FindEscalation(id, log_.Loader())->SerializeAsString());
+}
+
 // After a command the rules look only at what it touched: a report on task 3
 // settles task 3's escalation, and the climbs that time alone has made due
 // for tasks 1 and 2 wait for the tick.

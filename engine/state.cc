@@ -202,6 +202,10 @@ absl::StatusOr<duban::v1::Escalation> Rebuild(const PlanState& plan, const std::
   bool first = true;
   for (uint64_t seq : t->second.All()) {
     absl::StatusOr<Event> e = load(seq);
+    if (absl::IsNotFound(e.status())) {  // not "no such escalation": an event missing
+      return absl::DataLossError(absl::StrCat("escalation ", id, "'s event seq ", seq,
+                                              " cannot be read: ", e.status().message()));
+    }
     if (!e.ok()) return e.status();
     if (e->seq() != seq) return absl::DataLossError(absl::StrCat("seq ", seq, " read back as ", e->seq()));
     if (closed) {
@@ -243,6 +247,23 @@ std::vector<std::string> PlanState::EscalationIds() const {
     return a.size() != b.size() ? a.size() < b.size() : a < b;
   });
   return ids;
+}
+
+duban::v1::Escalation PlanState::EscalationAfter(const std::string& id,
+                                                 const duban::v1::Escalation& before,
+                                                 const std::vector<Event>& events,
+                                                 const EventLoader& load) const {
+  absl::StatusOr<duban::v1::Escalation> full =
+      WithTimeline(id, [&](uint64_t seq) -> absl::StatusOr<Event> {
+        for (const auto& e : events) {
+          if (e.seq() == seq) return e;
+        }
+        return load(seq);
+      });
+  if (full.ok()) return *std::move(full);
+  duban::v1::Escalation folded = before;
+  for (const auto& e : events) FoldEscalationChange(e, &folded).IgnoreError();  // others' don't fit
+  return folded;
 }
 
 duban::v1::Escalation OpenedEscalation(const Event& opened) {

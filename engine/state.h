@@ -134,6 +134,16 @@ struct PlanState {
                                                      const EventLoader& load) const;
   // Every escalation's id, open or closed, in the order they opened.
   std::vector<std::string> EscalationIds() const;
+  // The escalation `id` after a command whose events `events` are applied to
+  // this plan but not yet in the log (a write's answer is made before its
+  // group is written): with its timeline if every event of it can be read
+  // (the command's own first, then `load`); otherwise, when an earlier
+  // command of the same group touched it too, `before` (the escalation as
+  // the command was decided against) with the command's events folded in,
+  // without a timeline.
+  duban::v1::Escalation EscalationAfter(const std::string& id, const duban::v1::Escalation& before,
+                                        const std::vector<duban::v1::Event>& events,
+                                        const EventLoader& load) const;
   CowMap<std::map<std::string, std::string>> open_escalations;  // SubjectKey -> id
   CowMap<std::map<std::string, std::vector<uint64_t>>> resolved_facts;  // SubjectKey -> facts then
   int64_t escalations_opened = 0;

@@ -22,19 +22,11 @@
 
 namespace duban::services {
 
-// Reads one event back from the log by seq (for earlier report revisions,
-// which the state does not keep).
+// Reads one event back from the log by seq (earlier report revisions,
+// timelines and closed escalations, which the state does not keep): a point
+// lookup each.
 inline engine::EventLoader LogLoader(const storage::EventLog* log) {
-  return [log](uint64_t seq) -> absl::StatusOr<duban::v1::Event> {
-    std::optional<duban::v1::Event> found;
-    absl::Status read = log->Read(seq, seq, [&](const duban::v1::Event& e) {
-      found = e;
-      return false;
-    });
-    if (!read.ok()) return read;
-    if (!found.has_value()) return absl::NotFoundError(absl::StrCat("no event seq ", seq));
-    return *std::move(found);
-  };
+  return [log](uint64_t seq) -> absl::StatusOr<duban::v1::Event> { return log->ReadEvent(seq); };
 }
 
 // An agency principal acts only within its own plan (a token is bound to the

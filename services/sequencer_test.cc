@@ -314,6 +314,9 @@ class BreakableLog : public storage::EventLog {
   absl::Status ScanStored(uint64_t from, uint64_t to, const RawEventFn& fn) const override {
     return inner_->ScanStored(from, to, fn);
   }
+  absl::StatusOr<std::string> StoredEvent(uint64_t seq) const override {
+    return inner_->StoredEvent(seq);
+  }
   absl::StatusOr<std::string> EventHash(uint64_t seq) const override {
     return inner_->EventHash(seq);
   }

@@ -47,26 +47,23 @@ v1::Clock ClockAt(absl::Time t, bool simulated) {
   return c;
 }
 
-// The escalation as it stands after a command whose events are `events`
-// (not yet in the log when the answer is made: its timeline reads them
-// first). Should a timeline event still be unwritten (an earlier command of
-// the same group), the answer carries no timeline; GetEscalation has it.
+// The escalation as it stands after an Acknowledge or Resolve whose events
+// are `events` (not yet in the log when the answer is made): see
+// PlanState::EscalationAfter; `before` is the escalation as decided.
 v1::Escalation EscalationAfter(const engine::State& s, const storage::EventLog* log,
                                const Sequencer::Events& events, const std::string& plan_id,
-                               const std::string& id) {
+                               const std::string& id, const v1::Escalation& before) {
   const engine::PlanState* plan = s.FindPlan(plan_id);
-  if (plan == nullptr) return {};
-  const engine::EventLoader from_log = LogLoader(log);
-  absl::StatusOr<v1::Escalation> full =
-      plan->WithTimeline(id, [&](uint64_t seq) -> absl::StatusOr<v1::Event> {
-        for (const auto& e : events) {
-          if (e.seq() == seq) return e;
-        }
-        return from_log(seq);
-      });
-  if (full.ok()) return *std::move(full);
-  auto it = plan->escalations.find(id);
-  return it == plan->escalations.end() ? v1::Escalation() : *it->second;
+  if (plan == nullptr) return before;
+  return plan->EscalationAfter(id, before, events, LogLoader(log));
+}
+
+// The open escalation a command is decided against, kept for its answer.
+void KeepOpen(const engine::State& s, const std::string& plan_id, const std::string& id,
+              v1::Escalation* out) {
+  const engine::PlanState* plan = s.FindPlan(plan_id);
+  if (plan == nullptr) return;
+  if (auto it = plan->escalations.find(id); it != plan->escalations.end()) *out = *it->second;
 }
 
 v1::EvaluateResponse Counts(const Sequencer::Events& events) {
@@ -332,11 +329,16 @@ ServerUnaryReactor* SupervisionServiceImpl::Acknowledge(CallbackServerContext* c
     }();
     if (!may.ok()) return call->Finish(may);
     Sequencer::Command cmd;
-    cmd.decide = [req](const engine::State& s, absl::Time now) {
+    // (decide and respond run one after the other on the writer)
+    auto before = std::make_shared<v1::Escalation>();
+    cmd.decide = [req, before](const engine::State& s, absl::Time now) {
+      KeepOpen(s, req.plan_id(), req.escalation_id(), before.get());
       return engine::DecideAcknowledge(s, req, now);
     };
-    cmd.respond = [req, log = log_](const engine::State& s, const Sequencer::Events& events) {
-      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id()).SerializeAsString();
+    cmd.respond = [req, log = log_, before](const engine::State& s,
+                                            const Sequencer::Events& events) {
+      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id(), *before)
+          .SerializeAsString();
     };
     Submit(sequencer_, call, "Acknowledge", *who, req, std::move(cmd));
   });
@@ -347,11 +349,16 @@ ServerUnaryReactor* SupervisionServiceImpl::Resolve(CallbackServerContext* ctx, 
   return Serve<v1::ResolveRequest, v1::Escalation>(ctx, in, out, [this](auto* call) {
     const v1::ResolveRequest req = call->request();
     Sequencer::Command cmd;
-    cmd.decide = [req](const engine::State& s, absl::Time now) {
+    // (decide and respond run one after the other on the writer)
+    auto before = std::make_shared<v1::Escalation>();
+    cmd.decide = [req, before](const engine::State& s, absl::Time now) {
+      KeepOpen(s, req.plan_id(), req.escalation_id(), before.get());
       return engine::DecideResolve(s, req, now);
     };
-    cmd.respond = [req, log = log_](const engine::State& s, const Sequencer::Events& events) {
-      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id()).SerializeAsString();
+    cmd.respond = [req, log = log_, before](const engine::State& s,
+                                            const Sequencer::Events& events) {
+      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id(), *before)
+          .SerializeAsString();
     };
     Write(sequencer_, call, "Resolve", Permission::kSupervise, std::move(cmd));
   });

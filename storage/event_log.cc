@@ -191,6 +191,7 @@ class RocksEventLog : public EventLog {
   absl::Status PruneSnapshots(size_t keep) override;
 
   absl::StatusOr<std::string> EventHash(uint64_t seq) const override;
+  absl::StatusOr<std::string> StoredEvent(uint64_t seq) const override;
 
   absl::Status Verify() const override;
 
@@ -599,6 +600,16 @@ absl::Status RocksEventLog::PruneSnapshots(size_t keep) {
                    "delete old snapshots");
 }
 
+absl::StatusOr<std::string> RocksEventLog::StoredEvent(uint64_t seq) const {
+  std::string stored;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, EncodeSeq(seq), &stored);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("event log: no event seq ", seq));
+  }
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event seq ", seq)));
+  return stored;
+}
+
 absl::StatusOr<std::string> RocksEventLog::EventHash(uint64_t seq) const {
   std::string hash;
   rocksdb::Status s =
@@ -663,6 +674,16 @@ absl::Status RocksEventLog::Verify() const {
 }
 
 }  // namespace
+
+absl::StatusOr<duban::v1::Event> EventLog::ReadEvent(uint64_t seq) const {
+  ASSIGN_OR_RETURN(const std::string stored, StoredEvent(seq));
+  duban::v1::Event e;
+  if (!e.ParseFromString(stored) || e.seq() != seq) {
+    return absl::DataLossError(absl::StrCat("event log: the event stored at seq ", seq,
+                                            " does not parse as that event"));
+  }
+  return e;
+}
 
 absl::Status EventLog::ReadHashed(uint64_t from_seq, uint64_t to_seq,
                                   const HashedEventFn& fn) const {

@@ -164,6 +164,14 @@ class EventLog {
   // The stored hash of event `seq`.
   virtual absl::StatusOr<std::string> EventHash(uint64_t seq) const = 0;
 
+  // The bytes of event `seq` as stored (one point lookup: no snapshot, no
+  // iterator); NOT_FOUND if there is no such event.
+  virtual absl::StatusOr<std::string> StoredEvent(uint64_t seq) const = 0;
+  // StoredEvent parsed, its seq checked (DATA_LOSS otherwise): what the state
+  // reads back one at a time (earlier report revisions, timelines, closed
+  // escalations).
+  absl::StatusOr<duban::v1::Event> ReadEvent(uint64_t seq) const;
+
   // Recomputes the chain from seq 1 to the head: every seq present and dense,
   // every prev_hash equal to the previous event's hash, every stored hash
   // equal to SHA-256(prev_hash || stored bytes), the head equal to the last.

@@ -207,8 +207,17 @@ TEST(EventLogTest, AppendAssignsDenseSeqsAndChainsHashes) {
     ASSERT_TRUE(hash.ok()) << hash.status();
     EXPECT_EQ(*hash, ChainHash(prev, e.SerializeAsString()));
     EXPECT_EQ(*hash, Sha256({prev, e.SerializeAsString()}));
+    // One event read back by its seq: the stored bytes, and them parsed.
+    auto stored = log->StoredEvent(e.seq());
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(*stored, e.SerializeAsString());
+    auto read = log->ReadEvent(e.seq());
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->SerializeAsString(), e.SerializeAsString());
     prev = *hash;
   }
+  EXPECT_EQ(log->ReadEvent(5).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log->ReadEvent(0).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(log->head().seq, 4u);
   EXPECT_EQ(log->head().hash, prev);
 
