@@ -53,6 +53,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "clients/dubanctl/token.h"
 #include "duban/v1/admin.grpc.pb.h"
@@ -556,6 +557,9 @@ void PrintText(const json& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As in duband: Debian's Abseil keeps Mutex deadlock detection (a debug
+  // aid) on, and the load tool should spend its CPU on the calls.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options o;
   CLI::App app{"duban-load: drive a running duband and print throughput and latency"};
   app.add_option("--target", o.target, "HOST:PORT of the server")->capture_default_str();
