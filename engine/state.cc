@@ -275,14 +275,35 @@ duban::v1::Escalation OpenedEscalation(const Event& opened) {
   return esc;
 }
 
+namespace {
+
+// The escalation a change event (raised, repeated, acknowledged, resolved,
+// cleared) is about; null for any other event.
+const std::string* ChangedEscalationId(const Event& e) {
+  switch (e.payload_case()) {
+    case Event::kEscalationRaised: return &e.escalation_raised().escalation_id();
+    case Event::kEscalationRepeated: return &e.escalation_repeated().escalation_id();
+    case Event::kEscalationAcknowledged: return &e.escalation_acknowledged().escalation_id();
+    case Event::kEscalationResolved: return &e.escalation_resolved().escalation_id();
+    case Event::kEscalationCleared: return &e.escalation_cleared().escalation_id();
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
 absl::Status FoldEscalationChange(const Event& e, duban::v1::Escalation* esc) {
   if (esc->state() != duban::v1::OPEN && esc->state() != duban::v1::ACKNOWLEDGED) {
     return absl::FailedPreconditionError(absl::StrCat("escalation ", esc->id(), " is closed"));
   }
+  const std::string* id = ChangedEscalationId(e);
+  if (id == nullptr || *id != esc->id()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("not a change of escalation ", esc->id()));
+  }
   switch (e.payload_case()) {
     case Event::kEscalationRaised: {
       const auto& p = e.escalation_raised();
-      if (p.escalation_id() != esc->id()) break;
       if (p.level() <= esc->level()) {
         return absl::FailedPreconditionError("an escalation only climbs");
       }
@@ -293,7 +314,6 @@ absl::Status FoldEscalationChange(const Event& e, duban::v1::Escalation* esc) {
     }
     case Event::kEscalationRepeated: {
       const auto& p = e.escalation_repeated();
-      if (p.escalation_id() != esc->id()) break;
       esc->set_count(esc->count() + 1);
       *esc->mutable_fact_seqs() = p.fact_seqs();
       esc->set_summary(p.summary());
@@ -301,7 +321,6 @@ absl::Status FoldEscalationChange(const Event& e, duban::v1::Escalation* esc) {
     }
     case Event::kEscalationAcknowledged: {
       const auto& p = e.escalation_acknowledged();
-      if (p.escalation_id() != esc->id()) break;
       esc->set_state(duban::v1::ACKNOWLEDGED);
       esc->set_measures(p.measures());
       esc->set_ack_due_micros(p.due_micros());
@@ -309,24 +328,20 @@ absl::Status FoldEscalationChange(const Event& e, duban::v1::Escalation* esc) {
     }
     case Event::kEscalationResolved: {
       const auto& p = e.escalation_resolved();
-      if (p.escalation_id() != esc->id()) break;
       esc->set_state(duban::v1::RESOLVED);
       esc->set_resolution(p.reason());
       return absl::OkStatus();
     }
     case Event::kEscalationCleared: {
       const auto& p = e.escalation_cleared();
-      if (p.escalation_id() != esc->id()) break;
       esc->set_state(duban::v1::CLEARED);
       esc->set_cleared_by_seq(p.cleared_by_seq());
       esc->set_resolution(p.reason());
       return absl::OkStatus();
     }
-    default:
-      break;
+    default:  // (ChangedEscalationId named the five above)
+      return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat("not a change of escalation ", esc->id()));
 }
 
 void PlanState::NoteReport(const duban::v1::ProgressReport& r) {
@@ -514,14 +529,9 @@ absl::Status State::Apply(const Event& event) {
 }
 
 absl::Status State::ApplyEscalationChange(const Event& e, PlanState& ps) {
-  std::string id;
-  switch (e.payload_case()) {
-    case Event::kEscalationRaised: id = e.escalation_raised().escalation_id(); break;
-    case Event::kEscalationRepeated: id = e.escalation_repeated().escalation_id(); break;
-    case Event::kEscalationAcknowledged: id = e.escalation_acknowledged().escalation_id(); break;
-    case Event::kEscalationResolved: id = e.escalation_resolved().escalation_id(); break;
-    default: id = e.escalation_cleared().escalation_id(); break;
-  }
+  const std::string* changed = ChangedEscalationId(e);
+  if (changed == nullptr) return Misfit(e, "not an escalation change");
+  const std::string id = *changed;
   if (ps.closed_escalations.count(id)) return Misfit(e, "escalation " + id + " is closed");
   auto& escalations = ps.escalations.Mutable();
   auto it = escalations.find(id);
