@@ -905,9 +905,10 @@ absl::Status EscalationNotFound(const PlanState& plan, const std::string& id) {
 }  // namespace
 
 absl::StatusOr<Escalation> RequireEscalation(const PlanState& plan, const std::string& id,
-                                             const EventLoader& load) {
+                                             const EventLoader& load, bool with_timeline) {
   RETURN_IF_ERROR(CheckId("escalation_id", id));
-  absl::StatusOr<Escalation> found = plan.FindEscalation(id, load);
+  absl::StatusOr<Escalation> found =
+      with_timeline ? plan.WithTimeline(id, load) : plan.FindEscalation(id, load);
   if (absl::IsNotFound(found.status())) return EscalationNotFound(plan, id);
   return found;
 }

@@ -103,11 +103,13 @@ absl::StatusOr<std::vector<duban::v1::Event>> DecideResolve(const State& state,
                                                             absl::Time now);
 
 // The escalation `id` of the plan, open or closed (a closed one is read back
-// with `load`), without its timeline; INVALID_ARGUMENT for a malformed id,
+// with `load`), with its timeline if `with_timeline` (PlanState::WithTimeline)
+// — one read of its events either way; INVALID_ARGUMENT for a malformed id,
 // NOT_FOUND naming the plan for an unknown one.
 absl::StatusOr<duban::v1::Escalation> RequireEscalation(const PlanState& plan,
                                                         const std::string& id,
-                                                        const EventLoader& load);
+                                                        const EventLoader& load,
+                                                        bool with_timeline = false);
 
 // The agencies an escalation is about (its notices go to them).
 std::vector<std::string> ResponsibleAgencies(const PlanState& plan,

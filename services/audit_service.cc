@@ -624,12 +624,12 @@ ServerUnaryReactor* AuditServiceImpl::ExplainEscalation(CallbackServerContext* c
          [this, call](const engine::State& s, const Principal&) -> absl::Status {
            const auto& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
-           const engine::EventLoader load = LogLoader(authority_->log());
-           ASSIGN_OR_RETURN(const v1::Escalation found,
-                            engine::RequireEscalation(*plan, r.escalation_id(), load));
-           const v1::Escalation* esc = &found;
            v1::Explanation* x = call->response();
-           ASSIGN_OR_RETURN(*x->mutable_escalation(), plan->WithTimeline(esc->id(), load));
+           ASSIGN_OR_RETURN(*x->mutable_escalation(),
+                            engine::RequireEscalation(*plan, r.escalation_id(),
+                                                      LogLoader(authority_->log()),
+                                                      /*with_timeline=*/true));
+           const v1::Escalation* esc = &x->escalation();
            x->set_ruleset_version(esc->ruleset_version());
            x->set_evaluated_at_micros(esc->opened_at_micros());
            std::set<uint64_t> facts(esc->fact_seqs().begin(), esc->fact_seqs().end());

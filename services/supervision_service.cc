@@ -303,11 +303,11 @@ ServerUnaryReactor* SupervisionServiceImpl::GetEscalation(CallbackServerContext*
          [this, call](const engine::State& s, const Principal& who) -> absl::Status {
            const auto& r = call->request();
            ASSIGN_OR_RETURN(const engine::PlanState* plan, engine::RequirePlan(s, r.plan_id()));
-           const engine::EventLoader load = LogLoader(log_);
-           ASSIGN_OR_RETURN(const v1::Escalation e,
-                            engine::RequireEscalation(*plan, r.escalation_id(), load));
+           ASSIGN_OR_RETURN(v1::Escalation e,
+                            engine::RequireEscalation(*plan, r.escalation_id(), LogLoader(log_),
+                                                      /*with_timeline=*/true));
            RETURN_IF_ERROR(MaySee(who, s, *plan, e));
-           ASSIGN_OR_RETURN(*call->response(), plan->WithTimeline(e.id(), load));
+           *call->response() = std::move(e);
            return absl::OkStatus();
          });
   });
