@@ -208,12 +208,15 @@ absl::StatusOr<duban::v1::Escalation> Rebuild(const PlanState& plan, const std::
     }
     if (!e.ok()) return e.status();
     if (e->seq() != seq) return absl::DataLossError(absl::StrCat("seq ", seq, " read back as ", e->seq()));
-    if (closed) {
-      absl::Status folded = first ? (e->has_escalation_opened()
-                                         ? absl::OkStatus()
-                                         : absl::DataLossError("not its opening"))
-                                  : FoldEscalationChange(*e, &out);
-      if (first && folded.ok()) out = OpenedEscalation(*e);
+    if (closed) {  // the first event opened it, the others changed it
+      absl::Status folded;
+      if (!first) {
+        folded = FoldEscalationChange(*e, &out);
+      } else if (e->has_escalation_opened()) {
+        out = OpenedEscalation(*e);
+      } else {
+        folded = absl::DataLossError("not its opening");
+      }
       if (!folded.ok() || out.id() != id) {
         return absl::DataLossError(absl::StrCat("seq ", seq, " is not an event of escalation ", id,
                                                 " as its timeline says: ", folded.message()));
