@@ -717,6 +717,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
   // never returned OK; everything acknowledged was synced before it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.keep_log_file_num = 10;
+  db_options.max_total_wal_size = options.max_wal_bytes;
 
   // Events and hashes: appended in key order, scanned in order.
   rocksdb::ColumnFamilyOptions log_options;
