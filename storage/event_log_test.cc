@@ -397,8 +397,8 @@ uint64_t WalBytes(const std::string& path) {
   return total;
 }
 
-// ~8 MiB of events in commands of 64 KiB, each with a request record (so
-// the requests and meta families have data in every WAL file).
+// `megabytes` MiB of events in commands of 64 KiB, each with a request
+// record (so the requests and meta families have data in every WAL file).
 void AppendMegabytes(EventLog* log, int megabytes) {
   const std::string big(1000, 'x');
   for (int i = 0; i < megabytes * 16; ++i) {
