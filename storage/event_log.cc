@@ -200,6 +200,11 @@ class RocksEventLog : public EventLog {
   // there is none.
   absl::StatusOr<Head> ReadHeadRecord(const rocksdb::Snapshot* snapshot) const;
 
+  // The value stored under `seq` in `family` (`what` names it in an error);
+  // NOT_FOUND if there is none.
+  absl::StatusOr<std::string> GetAtSeq(rocksdb::ColumnFamilyHandle* family, uint64_t seq,
+                                       absl::string_view what) const;
+
   // The one walk over events and hashes in lockstep, both as of `ro`'s
   // snapshot: from seq `first` (from the very first key of each family when
   // `from_start`), every event key a seq, dense from `first`, with its hash
@@ -600,24 +605,23 @@ absl::Status RocksEventLog::PruneSnapshots(size_t keep) {
                    "delete old snapshots");
 }
 
-absl::StatusOr<std::string> RocksEventLog::StoredEvent(uint64_t seq) const {
-  std::string stored;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, EncodeSeq(seq), &stored);
+absl::StatusOr<std::string> RocksEventLog::GetAtSeq(rocksdb::ColumnFamilyHandle* family,
+                                                   uint64_t seq, absl::string_view what) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family, EncodeSeq(seq), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("event log: no event seq ", seq));
   }
-  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event seq ", seq)));
-  return stored;
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read ", what, " seq ", seq)));
+  return value;
+}
+
+absl::StatusOr<std::string> RocksEventLog::StoredEvent(uint64_t seq) const {
+  return GetAtSeq(events_cf_, seq, "event");
 }
 
 absl::StatusOr<std::string> RocksEventLog::EventHash(uint64_t seq) const {
-  std::string hash;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), hashes_cf_, EncodeSeq(seq), &hash);
-  if (s.IsNotFound()) {
-    return absl::NotFoundError(absl::StrCat("event log: no event seq ", seq));
-  }
-  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read hash of seq ", seq)));
+  ASSIGN_OR_RETURN(std::string hash, GetAtSeq(hashes_cf_, seq, "hash of"));
   if (hash.size() != kHashSize) {
     return SeqDataLoss(seq,
                        absl::StrCat("stored hash has ", hash.size(), " bytes"));
