@@ -27,8 +27,10 @@
 // (each completion starts the next call; no thread per call). Only calls that
 // complete inside the measured window (after --warmup, for --duration) are
 // counted. With an admin or supervisor token the server's group-commit
-// counters (AdminService.GetServerStats) are read at the start and the end of
-// the window and their difference printed.
+// counters and CPU time (AdminService.GetServerStats) are read at the start
+// and the end of the window and their difference printed, with duban-load's
+// own CPU per call and the idle share of the machine it runs on: the CPU a
+// call costs, server and client, is what bounds a loop on a shared machine.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -60,6 +62,7 @@
 #include "duban/v1/assignment.grpc.pb.h"
 #include "duban/v1/audit.grpc.pb.h"
 #include "duban/v1/reporting.grpc.pb.h"
+#include "services/clock.h"
 
 namespace {
 
@@ -269,6 +272,50 @@ json GroupCommitDelta(const duban::v1::ServerStats& a, const duban::v1::ServerSt
   return out;
 }
 
+// Jiffies of this machine's CPUs from /proc/stat: all of them, and those idle
+// or waiting on I/O. Nullopt where there is no /proc/stat.
+struct MachineCpu {
+  uint64_t total = 0;
+  uint64_t idle = 0;
+};
+std::optional<MachineCpu> ReadMachineCpu() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  if (!(in >> label) || label != "cpu") return std::nullopt;
+  MachineCpu m;
+  uint64_t v = 0;
+  // user nice system idle iowait irq softirq steal (guest time is in user)
+  for (int field = 0; field < 8 && in >> v; ++field) {
+    m.total += v;
+    if (field == 3 || field == 4) m.idle += v;
+  }
+  if (m.total == 0) return std::nullopt;
+  return m;
+}
+
+// What the measured window's calls cost in CPU: the server's (from its
+// process_cpu_micros), duban-load's own, and this machine's idle share.
+json CpuPerCall(uint64_t calls, const std::optional<duban::v1::ServerStats>& server_before,
+                const std::optional<duban::v1::ServerStats>& server_after, int64_t client_before,
+                int64_t client_after, const std::optional<MachineCpu>& machine_before,
+                const std::optional<MachineCpu>& machine_after) {
+  json out = json::object();
+  if (calls == 0) return out;
+  const double n = static_cast<double>(calls);
+  out["client_us_per_call"] = static_cast<double>(client_after - client_before) / n;
+  if (server_before && server_after &&
+      server_after->process_cpu_micros() >= server_before->process_cpu_micros() &&
+      server_after->process_cpu_micros() > 0) {
+    out["server_us_per_call"] = static_cast<double>(server_after->process_cpu_micros() -
+                                                    server_before->process_cpu_micros()) / n;
+  }
+  if (machine_before && machine_after && machine_after->total > machine_before->total) {
+    out["machine_idle"] = static_cast<double>(machine_after->idle - machine_before->idle) /
+                          static_cast<double>(machine_after->total - machine_before->total);
+  }
+  return out;
+}
+
 // An agency's credential and a task it leads.
 struct Target {
   std::string plan_id;
@@ -407,11 +454,15 @@ json RunUnary(const Options& o, const std::string& admin_token) {
   loop.Run();
   std::this_thread::sleep_until(t0 + std::chrono::milliseconds(static_cast<int64_t>(o.warmup * 1000)));
   const auto stats_before = ServerStats(admin_for_stats.get(), admin_token);
+  const int64_t client_cpu_before = duban::services::ProcessCpuMicros();
+  const std::optional<MachineCpu> machine_before = ReadMachineCpu();
   recorder.Begin();
   const auto window_start = Clock::now();
   std::this_thread::sleep_until(window_start +
                                 std::chrono::milliseconds(static_cast<int64_t>(o.duration * 1000)));
   recorder.End();
+  const int64_t client_cpu_after = duban::services::ProcessCpuMicros();
+  const std::optional<MachineCpu> machine_after = ReadMachineCpu();
   const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
   const auto stats_after = ServerStats(admin_for_stats.get(), admin_token);
   loop.StopAndWait();
@@ -424,6 +475,8 @@ json RunUnary(const Options& o, const std::string& admin_token) {
   out["warmup_seconds"] = o.warmup;
   if (!setup.empty()) out["setup"] = setup;
   if (stats_before && stats_after) out["group_commit"] = GroupCommitDelta(*stats_before, *stats_after);
+  out["cpu"] = CpuPerCall(out["calls"].get<uint64_t>(), stats_before, stats_after,
+                          client_cpu_before, client_cpu_after, machine_before, machine_after);
   return out;
 }
 
@@ -536,6 +589,19 @@ void PrintText(const json& r) {
   std::cout << absl::StrFormat("latency    p50 %.3f ms  p99 %.3f ms  p999 %.3f ms  max %.3f ms\n",
                                l["p50"].get<double>(), l["p99"].get<double>(),
                                l["p999"].get<double>(), l["max"].get<double>());
+  if (r.contains("cpu") && r["cpu"].contains("client_us_per_call")) {
+    const auto& c = r["cpu"];
+    std::cout << "cpu/call  ";
+    if (c.contains("server_us_per_call")) {
+      std::cout << absl::StrFormat(" server %.1f us", c["server_us_per_call"].get<double>());
+    }
+    std::cout << absl::StrFormat("  duban-load %.1f us", c["client_us_per_call"].get<double>());
+    if (c.contains("machine_idle")) {
+      std::cout << absl::StrFormat("  (this machine idle or in I/O wait %.0f%% of the window)",
+                                   100 * c["machine_idle"].get<double>());
+    }
+    std::cout << "\n";
+  }
   if (r.contains("group_commit")) {
     const auto& g = r["group_commit"];
     std::cout << absl::StrFormat(

@@ -16,7 +16,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -35,12 +34,6 @@ namespace {
 
 using duban::services::Sequencer;
 using duban::storage::EventLog;
-
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "writer_bench: %s\n", why.c_str());
@@ -156,18 +149,18 @@ void BM_SubmitProgress(benchmark::State& st) {
   };
 
   const Sequencer::Stats before = sequencer->stats();
-  const double cpu_before = ProcessCpuSeconds();
+  const int64_t cpu_before = duban::services::ProcessCpuMicros();
   for (auto _ : st) {
     for (int i = 0; i < kInFlight; ++i) submit();
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return outstanding == 0; });
   }
-  const double cpu = ProcessCpuSeconds() - cpu_before;
+  const double cpu_us = static_cast<double>(duban::services::ProcessCpuMicros() - cpu_before);
   const Sequencer::Stats after = sequencer->stats();
   if (failed.load() != 0) Die(absl::StrCat(failed.load(), " commands failed"));
   const double commands = static_cast<double>(after.commands - before.commands);
   st.SetItemsProcessed(static_cast<int64_t>(next));
-  st.counters["cpu_us_per_command"] = commands > 0 ? 1e6 * cpu / commands : 0;
+  st.counters["cpu_us_per_command"] = commands > 0 ? cpu_us / commands : 0;
   st.counters["commands_per_fsync"] =
       after.batches > before.batches ? commands / static_cast<double>(after.batches - before.batches)
                                      : 0;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/commands.h"
 #include "engine/validate.h"
+#include "services/clock.h"
 #include "services/rpc.h"
 #include "storage/status_macros.h"
 
@@ -164,6 +165,7 @@ ServerUnaryReactor* AdminServiceImpl::GetServerStats(CallbackServerContext* ctx,
            for (uint64_t n : stats.group_sizes) g->add_commands_per_group(n);
            out->set_head_seq(s.seq());
            out->set_queued_commands(sequencer_->queued());
+           out->set_process_cpu_micros(static_cast<uint64_t>(ProcessCpuMicros()));
            return absl::OkStatus();
          });
   });

@@ -3,6 +3,10 @@
 #ifndef DUBAN_SERVICES_CLOCK_H_
 #define DUBAN_SERVICES_CLOCK_H_
 
+#include <time.h>
+
+#include <cstdint>
+
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -32,6 +36,14 @@ class ManualClock final : public Clock {
   absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
+
+// CPU time (user + system, all threads) this process has used: what the
+// benchmarks divide by the work done. Header-only, for the load tool too.
+inline int64_t ProcessCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
 
 }  // namespace duban::services
 

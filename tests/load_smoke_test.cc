@@ -47,6 +47,15 @@ TEST_F(LoadSmokeTest, PingSubmitProgressAndReadEvents) {
   ASSERT_TRUE(submit.contains("group_commit")) << submit.dump();
   EXPECT_GT(submit["group_commit"].value("groups", 0), 0) << submit.dump();
   EXPECT_GE(submit["group_commit"].value("commands", 0), submit["group_commit"].value("groups", 0));
+  // The CPU each call cost, server and duban-load, and the machine's idle share.
+  for (const nlohmann::json* run : {&ping, &submit}) {
+    ASSERT_TRUE(run->contains("cpu")) << run->dump();
+    const nlohmann::json& cpu = (*run)["cpu"];
+    EXPECT_GT(cpu.value("server_us_per_call", 0.0), 0.0) << cpu.dump();
+    EXPECT_GT(cpu.value("client_us_per_call", 0.0), 0.0) << cpu.dump();
+    EXPECT_GE(cpu.value("machine_idle", -1.0), 0.0) << cpu.dump();
+    EXPECT_LE(cpu.value("machine_idle", 2.0), 1.0) << cpu.dump();
+  }
 
   nlohmann::json read = Load({"--method", "read_events", "--repeat", "1"});
   EXPECT_GT(read.value("events", 0), 0) << read.dump();
@@ -118,6 +127,16 @@ TEST_F(LoadSmokeTest, PingNeedsNoCredentialServerStatsNeedAdminOrSupervisor) {
   EXPECT_GE(stats.group_commit().events(), stats.group_commit().commands());
   EXPECT_EQ(stats.group_commit().commands_per_group_size(), 10);
   EXPECT_GT(stats.head_seq(), 0u);
+  // The server's CPU time so far, growing as it works.
+  EXPECT_GT(stats.process_cpu_micros(), 0u);
+  for (int i = 0; i < 50; ++i) {
+    grpc::ClientContext ctx;
+    v1::PingResponse resp;
+    ASSERT_TRUE(admin->Ping(&ctx, v1::PingRequest(), &resp).ok());
+  }
+  v1::ServerStats later;
+  ASSERT_TRUE(admin->GetServerStats(server_->Context().get(), {}, &later).ok());
+  EXPECT_GT(later.process_cpu_micros(), stats.process_cpu_micros());
 
   // An auditor reads the log but not the server's counters.
   const std::string token(64, 'a');
