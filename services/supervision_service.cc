@@ -47,23 +47,30 @@ v1::Clock ClockAt(absl::Time t, bool simulated) {
   return c;
 }
 
-// The escalation as it stands after an Acknowledge or Resolve whose events
-// are `events` (not yet in the log when the answer is made): see
-// PlanState::EscalationAfter; `before` is the escalation as decided.
-v1::Escalation EscalationAfter(const engine::State& s, const storage::EventLog* log,
-                               const Sequencer::Events& events, const std::string& plan_id,
-                               const std::string& id, const v1::Escalation& before) {
-  const engine::PlanState* plan = s.FindPlan(plan_id);
-  if (plan == nullptr) return before;
-  return plan->EscalationAfter(id, before, events, LogLoader(log));
-}
-
-// The open escalation a command is decided against, kept for its answer.
-void KeepOpen(const engine::State& s, const std::string& plan_id, const std::string& id,
-              v1::Escalation* out) {
-  const engine::PlanState* plan = s.FindPlan(plan_id);
-  if (plan == nullptr) return;
-  if (auto it = plan->escalations.find(id); it != plan->escalations.end()) *out = *it->second;
+// The command of an Acknowledge or Resolve: `decide` (DecideAcknowledge or
+// DecideResolve), answered with the escalation as it stands after the
+// command's events, which are not yet in the log when the answer is made
+// (PlanState::EscalationAfter). The escalation as decided against is kept for
+// that answer (decide and respond run one after the other on the writer).
+template <typename Request, typename Decide>
+Sequencer::Command EscalationChange(const Request& req, const storage::EventLog* log,
+                                    Decide decide) {
+  auto before = std::make_shared<v1::Escalation>();
+  Sequencer::Command cmd;
+  cmd.decide = [req, before, decide](const engine::State& s, absl::Time now) {
+    if (const engine::PlanState* plan = s.FindPlan(req.plan_id())) {
+      auto it = plan->escalations.find(req.escalation_id());
+      if (it != plan->escalations.end()) *before = *it->second;
+    }
+    return decide(s, req, now);
+  };
+  cmd.respond = [req, log, before](const engine::State& s, const Sequencer::Events& events) {
+    const engine::PlanState* plan = s.FindPlan(req.plan_id());
+    if (plan == nullptr) return before->SerializeAsString();
+    return plan->EscalationAfter(req.escalation_id(), *before, events, LogLoader(log))
+        .SerializeAsString();
+  };
+  return cmd;
 }
 
 v1::EvaluateResponse Counts(const Sequencer::Events& events) {
@@ -328,19 +335,8 @@ ServerUnaryReactor* SupervisionServiceImpl::Acknowledge(CallbackServerContext* c
       return MaySee(*who, *state, *plan, e);
     }();
     if (!may.ok()) return call->Finish(may);
-    Sequencer::Command cmd;
-    // (decide and respond run one after the other on the writer)
-    auto before = std::make_shared<v1::Escalation>();
-    cmd.decide = [req, before](const engine::State& s, absl::Time now) {
-      KeepOpen(s, req.plan_id(), req.escalation_id(), before.get());
-      return engine::DecideAcknowledge(s, req, now);
-    };
-    cmd.respond = [req, log = log_, before](const engine::State& s,
-                                            const Sequencer::Events& events) {
-      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id(), *before)
-          .SerializeAsString();
-    };
-    Submit(sequencer_, call, "Acknowledge", *who, req, std::move(cmd));
+    Submit(sequencer_, call, "Acknowledge", *who, req,
+           EscalationChange(req, log_, engine::DecideAcknowledge));
   });
 }
 
@@ -348,19 +344,8 @@ ServerUnaryReactor* SupervisionServiceImpl::Resolve(CallbackServerContext* ctx, 
                                                     ByteBuffer* out) {
   return Serve<v1::ResolveRequest, v1::Escalation>(ctx, in, out, [this](auto* call) {
     const v1::ResolveRequest req = call->request();
-    Sequencer::Command cmd;
-    // (decide and respond run one after the other on the writer)
-    auto before = std::make_shared<v1::Escalation>();
-    cmd.decide = [req, before](const engine::State& s, absl::Time now) {
-      KeepOpen(s, req.plan_id(), req.escalation_id(), before.get());
-      return engine::DecideResolve(s, req, now);
-    };
-    cmd.respond = [req, log = log_, before](const engine::State& s,
-                                            const Sequencer::Events& events) {
-      return EscalationAfter(s, log, events, req.plan_id(), req.escalation_id(), *before)
-          .SerializeAsString();
-    };
-    Write(sequencer_, call, "Resolve", Permission::kSupervise, std::move(cmd));
+    Write(sequencer_, call, "Resolve", Permission::kSupervise,
+          EscalationChange(req, log_, engine::DecideResolve));
   });
 }
 
